@@ -1,0 +1,99 @@
+#include "phytoflow/app/ingest.h"
+
+#include "phytoflow/core/version.h"
+#include "phytoflow/reader/export_source.h"
+#include "phytoflow/reader/run_reader.h"
+
+namespace phytoflow {
+namespace {
+
+// Particles per store call: large enough to amortise the call, small enough to keep memory
+// flat (a batch with images is ~1 MB).
+constexpr size_t kBatchSize = 256;
+
+// A free sample id for a run: its name, or name plus fingerprint when another run took it.
+std::string ChooseSampleId(const Store& store, const Sample& sample) {
+  if (!store.FindSample(sample.run_name)) {
+    return sample.run_name;
+  }
+  return sample.run_name + "-" + sample.fingerprint.substr(0, 8);
+}
+
+IngestReport IngestRun(Store& store, const RunFiles& files, const IngestOptions& options) {
+  RunReader reader(files, RunReadOptions{.strict = options.strict});
+  Sample sample = reader.Metadata();
+
+  WriteMode mode = WriteMode::kCreate;
+  IngestReport report;
+  if (auto existing = store.FindSampleByFingerprint(sample.fingerprint)) {
+    if (!options.replace) {
+      report.outcome = IngestOutcome::kUnchanged;
+      report.sample = std::move(*existing);
+      return report;
+    }
+    sample.id = existing->id;
+    mode = WriteMode::kReplace;
+    report.outcome = IngestOutcome::kReplaced;
+  } else {
+    sample.id = ChooseSampleId(store, sample);
+  }
+  sample.ingested_at = NowUtcIso8601();
+  sample.phytoflow_version = std::string(Version());
+
+  std::unique_ptr<SampleWriter> writer = store.BeginSample(sample, mode);
+  std::vector<Particle> batch(kBatchSize);
+  size_t filled = 0;
+  int64_t done = 0;
+  while (reader.NextParticle(batch[filled])) {
+    if (++filled == kBatchSize) {
+      writer->AddParticles(batch);
+      done += static_cast<int64_t>(filled);
+      filled = 0;
+      if (options.on_progress) {
+        options.on_progress({.run_name = sample.run_name, .done = done, .total = sample.particle_count});
+      }
+    }
+  }
+  writer->AddParticles(std::span<const Particle>(batch.data(), filled));
+  done += static_cast<int64_t>(filled);
+  if (options.on_progress) {
+    options.on_progress({.run_name = sample.run_name, .done = done, .total = sample.particle_count});
+  }
+  const std::vector<Label> labels = reader.Labels();
+  writer->AddLabels(labels);
+
+  for (const Diagnostic& diagnostic : reader.Problems()) {
+    sample.warnings.push_back(diagnostic.ToString());
+  }
+  writer->Commit(sample);
+
+  report.sample = std::move(sample);
+  report.labels = static_cast<int64_t>(labels.size());
+  report.particles_without_image = reader.ParticlesWithoutImage();
+  return report;
+}
+
+}  // namespace
+
+std::string_view IngestOutcomeName(IngestOutcome outcome) {
+  switch (outcome) {
+    case IngestOutcome::kIngested:
+      return "ingested";
+    case IngestOutcome::kReplaced:
+      return "replaced";
+    case IngestOutcome::kUnchanged:
+      return "unchanged";
+  }
+  return "ingested";
+}
+
+std::vector<IngestReport> IngestExport(Store& store, const std::filesystem::path& input, const IngestOptions& options) {
+  const ExportSource source(input);
+  std::vector<IngestReport> reports;
+  for (const RunFiles& files : source.Runs()) {
+    reports.push_back(IngestRun(store, files, options));
+  }
+  return reports;
+}
+
+}  // namespace phytoflow

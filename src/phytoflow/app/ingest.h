@@ -1,0 +1,49 @@
+#pragma once
+
+// Use case: read FlowCam exports into a store. Shared by the CLI and (later) the HTTP service.
+//
+//   auto reports = IngestExport(store, "exports/run1.zip", {.replace = false});
+//
+// Each run is written atomically: a failure (bad file, full disk, kill -9) leaves the store
+// exactly as it was before that run. A run already in the store (same particle fingerprint) is
+// left unchanged unless `replace` is set.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "phytoflow/core/sample.h"
+#include "phytoflow/storage/store.h"
+
+namespace phytoflow {
+
+struct IngestProgress {
+  std::string run_name;
+  int64_t done = 0;   // particles written so far in this run
+  int64_t total = 0;  // particles in this run
+};
+
+struct IngestOptions {
+  bool replace = false;  // replace a run that is already stored
+  bool strict = false;   // a missing or unreadable collage fails the run
+  std::function<void(const IngestProgress&)> on_progress;  // called every few hundred particles
+};
+
+enum class IngestOutcome { kIngested, kReplaced, kUnchanged };
+std::string_view IngestOutcomeName(IngestOutcome outcome);
+
+struct IngestReport {
+  IngestOutcome outcome = IngestOutcome::kIngested;
+  Sample sample;                      // as stored (without particles)
+  int64_t labels = 0;                 // labels written from the .cla
+  int64_t particles_without_image = 0;
+};
+
+// Ingests every run found in `input` (a run folder, a folder of runs, or a .zip). Throws
+// Error on the first run that cannot be read or written; runs before it stay stored.
+std::vector<IngestReport> IngestExport(Store& store, const std::filesystem::path& input, const IngestOptions& options);
+
+}  // namespace phytoflow

@@ -1,0 +1,88 @@
+#include <iostream>
+
+#include <fmt/core.h>
+
+#include "phytoflow/app/ingest.h"
+#include "phytoflow/cli/commands.h"
+#include "phytoflow/cli/json_output.h"
+#include "phytoflow/cli/progress_bar.h"
+
+namespace phytoflow {
+namespace {
+
+struct IngestArguments {
+  std::vector<std::string> paths;
+  std::string store;
+  bool json = false;
+  bool replace = false;
+  bool strict = false;
+};
+
+std::string Number(const std::optional<double>& value, const char* format) {
+  return value ? fmt::format(fmt::runtime(format), *value) : "unknown";
+}
+
+void PrintReport(const IngestReport& report) {
+  const Sample& sample = report.sample;
+  fmt::print("{} {} ({})\n", IngestOutcomeName(report.outcome), sample.id, sample.source_path);
+  fmt::print("  particles        {}\n", sample.particle_count);
+  fmt::print("  volume imaged    {} ml ({})\n", Number(sample.volume_imaged_ml, "{:.4f}"),
+             VolumeSourceName(sample.volume_source));
+  fmt::print("  concentration    {} particles/ml{}\n", Number(sample.particles_per_ml, "{:.1f}"),
+             sample.dilution_factor != 1.0 ? fmt::format(" (dilution x{:.4g})", sample.dilution_factor) : "");
+  if (report.outcome != IngestOutcome::kUnchanged) {
+    fmt::print("  labels           {} from {} classification(s)\n", report.labels, sample.classifications.size());
+    for (const std::string& warning : sample.warnings) {
+      fmt::print("  warning: {}\n", warning);
+    }
+  } else {
+    fmt::print("  already stored; use --replace to read it again\n");
+  }
+}
+
+void Run(const IngestArguments& arguments) {
+  const std::unique_ptr<Store> store = OpenStore(arguments.store);
+  ProgressBar progress;
+  const IngestOptions options{
+      .replace = arguments.replace,
+      .strict = arguments.strict,
+      .on_progress = [&](const IngestProgress& p) { progress.Update(p.run_name, p.done, p.total); }};
+  std::vector<IngestReport> reports;
+  for (const std::string& path : arguments.paths) {
+    for (IngestReport& report : IngestExport(*store, path, options)) {
+      reports.push_back(std::move(report));
+    }
+  }
+  progress.Finish();
+  if (arguments.json) {
+    if (reports.size() == 1) {
+      std::cout << IngestReportJson(reports.front()).dump(2) << "\n";
+    } else {
+      nlohmann::json all = nlohmann::json::array();
+      for (const IngestReport& report : reports) {
+        all.push_back(IngestReportJson(report));
+      }
+      std::cout << all.dump(2) << "\n";
+    }
+    return;
+  }
+  for (const IngestReport& report : reports) {
+    PrintReport(report);
+  }
+}
+
+}  // namespace
+
+void AddIngestCommand(CLI::App& app) {
+  auto arguments = std::make_shared<IngestArguments>();
+  CLI::App* command = app.add_subcommand(
+      "ingest", "Read FlowCam exports (run folders, folders of runs, or .zip files) into the store");
+  command->add_option("PATH", arguments->paths, "Export folder or .zip")->required();
+  AddStoreOption(*command, arguments->store);
+  command->add_flag("--json", arguments->json, "Print one JSON object per run (an array for several)");
+  command->add_flag("--replace", arguments->replace, "Read runs that are already stored again and replace them");
+  command->add_flag("--strict", arguments->strict, "Fail on a missing or unreadable collage instead of warning");
+  command->callback([arguments] { Run(*arguments); });
+}
+
+}  // namespace phytoflow

@@ -1,0 +1,37 @@
+#pragma once
+
+// The phytoflow command line: one Add*Command per verb, wired in main.cpp. Commands parse
+// options, call one app-layer use case, and print; no business logic lives here.
+
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "phytoflow/storage/store.h"
+
+namespace phytoflow {
+
+// Exit codes, documented in `phytoflow --help`.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitInternal = 1,      // a bug or unexpected failure
+  kExitUsage = 2,         // bad command line
+  kExitInvalidInput = 3,  // a malformed export or option value
+  kExitNotFound = 4,      // no such file, folder or sample
+  kExitConflict = 5,      // clashes with what is stored
+  kExitUnavailable = 6,   // the store cannot be opened or written (locked, full, unreachable)
+};
+
+// Opens the store named by --store ("PATH", "sqlite:PATH" or "mongodb://...").
+std::unique_ptr<Store> OpenStore(const std::string& uri);
+
+// Adds `--store URI` to a command.
+void AddStoreOption(CLI::App& command, std::string& store_uri);
+
+void AddIngestCommand(CLI::App& app);
+void AddSamplesCommand(CLI::App& app);
+void AddShowCommand(CLI::App& app);
+void AddVignettesCommand(CLI::App& app);
+
+}  // namespace phytoflow

@@ -1,0 +1,23 @@
+#pragma once
+
+// JSON views of what the commands print with --json. Keys are snake_case and stable: scripts
+// and the later HTTP API rely on them.
+
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "phytoflow/app/ingest.h"
+#include "phytoflow/core/label.h"
+#include "phytoflow/core/sample.h"
+
+namespace phytoflow {
+
+// The summary of a sample: sample_id, run_name, particles, volume_imaged_ml, particles_per_ml...
+nlohmann::json SampleSummaryJson(const Sample& sample);
+// Everything about a sample, with label counts per source and classification under "labels".
+nlohmann::json SampleDetailJson(const Sample& sample, const std::vector<LabelCount>& label_counts);
+// One ingested run: the summary plus outcome, labels and warnings.
+nlohmann::json IngestReportJson(const IngestReport& report);
+
+}  // namespace phytoflow

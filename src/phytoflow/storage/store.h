@@ -1,0 +1,80 @@
+#pragma once
+
+// The Store interface: where samples, particles, images and labels live. Every backend (the
+// embedded SQLite store, MongoDB) implements it, and only the backend knows its query language.
+//
+//   std::unique_ptr<Store> store = OpenStore("phytoflow.db");
+//   auto writer = store->BeginSample(sample, WriteMode::kCreate);
+//   writer->AddParticles(batch);   // as many batches as needed
+//   writer->AddLabels(labels);
+//   writer->Commit(sample);        // nothing is visible before this; a destroyed writer
+//                                  // that was not committed leaves the store as it was
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "phytoflow/core/label.h"
+#include "phytoflow/core/particle.h"
+#include "phytoflow/core/sample.h"
+
+namespace phytoflow {
+
+enum class WriteMode {
+  kCreate,   // the sample id must be new
+  kReplace,  // an existing sample with this id is removed in the same transaction
+};
+
+// One atomic write of a whole sample. Not thread-safe; one open writer per store at a time.
+class SampleWriter {
+ public:
+  virtual ~SampleWriter() = default;  // rolls back unless Commit() succeeded
+
+  // Adds particles (with images and outlines) of the sample being written.
+  virtual void AddParticles(std::span<const Particle> particles) = 0;
+  // Adds labels; each names a particle added before or after, by its number.
+  virtual void AddLabels(std::span<const Label> labels) = 0;
+  // Stores the final sample metadata (counts and warnings may have changed while streaming) and
+  // makes everything visible at once. Throws if the store cannot commit; then nothing changed.
+  virtual void Commit(const Sample& sample) = 0;
+};
+
+// What ScanParticles reads.
+struct ParticleScan {
+  bool images = false;    // fill image_png and mask_png
+  bool outlines = false;  // fill outlines
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Starts writing `sample` (its id, fingerprint and metadata). Throws Error{kConflict} if
+  // mode is kCreate and the id exists.
+  virtual std::unique_ptr<SampleWriter> BeginSample(const Sample& sample, WriteMode mode) = 0;
+
+  // All samples, oldest first, without their particles, context or files.
+  virtual std::vector<Sample> ListSamples() const = 0;
+  // The whole sample metadata, or nullopt if there is no sample with this id.
+  virtual std::optional<Sample> FindSample(const std::string& sample_id) const = 0;
+  // The sample whose particles have this fingerprint, or nullopt.
+  virtual std::optional<Sample> FindSampleByFingerprint(const std::string& fingerprint) const = 0;
+
+  // Calls `visit` for each particle of the sample in list order (by number).
+  virtual void ScanParticles(const std::string& sample_id,
+                             const ParticleScan& what,
+                             const std::function<void(const Particle&)>& visit) const = 0;
+  // All labels of the sample, ordered by particle number.
+  virtual std::vector<Label> Labels(const std::string& sample_id) const = 0;
+  // Particles per label for each classification of the sample.
+  virtual std::vector<LabelCount> CountLabels(const std::string& sample_id) const = 0;
+
+  // Removes a sample and everything that belongs to it. Returns false if it did not exist.
+  virtual bool DeleteSample(const std::string& sample_id) = 0;
+};
+
+}  // namespace phytoflow
