@@ -8,7 +8,13 @@ std::string Diagnostic::ToString() const {
     text += ":" + std::to_string(line);
   }
   if (!field.empty()) {
-    text += text.empty() ? field : ": field '" + field + "'";
+    if (!text.empty()) {
+      text += ": field '";
+      text += field;
+      text += "'";
+    } else {
+      text = field;
+    }
   }
   if (!text.empty()) {
     text += ": ";

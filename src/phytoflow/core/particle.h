@@ -49,7 +49,8 @@ struct Particle {
   std::vector<uint8_t> image_png;    // vignette cut from the collage; empty when unavailable
   std::vector<uint8_t> mask_png;     // same crop of the _bin mask; empty when unavailable
 
-  bool operator==(const Particle&) const = default;
+  // Equal when every field is; two missing (NaN) values count as equal.
+  bool operator==(const Particle& other) const;
 };
 
 // Volume of a sphere of diameter `diameter_um`, in µm³ (π/6·d³). NaN in, NaN out.

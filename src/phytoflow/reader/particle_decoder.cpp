@@ -1,5 +1,6 @@
 #include "phytoflow/reader/particle_decoder.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <numbers>
@@ -132,7 +133,13 @@ ParticleDecoder::ParticleDecoder(std::vector<ListColumn> columns, std::string fi
     } else if (type == FieldType::kInt32 || type == FieldType::kDouble) {
       column.role = Role::kMeasurement;
       column.measurement_index = static_cast<int>(measurement_names_.size());
-      measurement_names_.push_back(MeasurementNameFor(name));
+      std::string unique = MeasurementNameFor(name);
+      for (int copy = 2; std::find(measurement_names_.begin(), measurement_names_.end(), unique) !=
+                         measurement_names_.end();
+           ++copy) {
+        unique = MeasurementNameFor(name) + "_" + std::to_string(copy);  // a repeated column
+      }
+      measurement_names_.push_back(std::move(unique));
       const std::string& ours = measurement_names_.back();
       if (ours == "esd_um") {
         esd_index_ = column.measurement_index;

@@ -45,6 +45,24 @@ TEST(Text, ParsesNumbersWithoutLocaleAndRejectsJunk) {
   EXPECT_FALSE(ParseLeadingNumber("Unknown").has_value());
 }
 
+TEST(Text, LinesAreValidUtf8EvenFromWindows1252Files) {
+  EXPECT_EQ(ToValidUtf8("5 \xb5m"), "5 \xc2\xb5m");          // Latin-1 µ
+  EXPECT_EQ(ToValidUtf8("5 \xc2\xb5m"), "5 \xc2\xb5m");      // already UTF-8
+  EXPECT_EQ(ToValidUtf8("\xe2\x82"), "\xc3\xa2\xc2\x82");  // truncated sequence
+  std::istringstream in("Station: Gen\xe8ve\r\n");
+  LineReader lines(in);
+  std::string line;
+  ASSERT_TRUE(lines.Next(line));
+  EXPECT_EQ(line, "Station: Gen\xc3\xa8ve");
+}
+
+TEST(ListReader, RenamesRepeatedColumns) {
+  std::istringstream in("017\nnum-fields|8\nid|int32\nimage_x|int32\nimage_y|int32\nimage_w|int32\n"
+                        "image_h|int32\nesd_diameter|double\nesd_diameter|double\ncollage_file|string\n");
+  ListReader list(in, "x.lst");
+  EXPECT_EQ(list.Decoder().MeasurementNames(), (std::vector<std::string>{"esd_um", "esd_um_2"}));
+}
+
 TEST(Text, SplitsQuotedCsv) {
   EXPECT_EQ(SplitCsvLine("a,\"b,c\",\"d\"\"e\","), (std::vector<std::string>{"a", "b,c", "d\"e", ""}));
 }

@@ -13,8 +13,69 @@ bool LineReader::Next(std::string& line) {
   if (!line.empty() && line.back() == '\r') {
     line.pop_back();
   }
+  if (!std::all_of(line.begin(), line.end(), [](char c) { return (c & 0x80) == 0; })) {
+    line = ToValidUtf8(line);
+  }
   ++line_number_;
   return true;
+}
+
+namespace {
+
+// Length of the valid UTF-8 sequence starting at `at`, or 0 if it is not one.
+size_t Utf8SequenceLength(std::string_view text, size_t at) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(at);
+  size_t length = 0;
+  unsigned char min_second = 0x80;
+  unsigned char max_second = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    min_second = lead == 0xE0 ? 0xA0 : 0x80;  // no overlong forms
+    max_second = lead == 0xED ? 0x9F : 0xBF;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    min_second = lead == 0xF0 ? 0x90 : 0x80;
+    max_second = lead == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (at + length > text.size() || byte(at + 1) < min_second || byte(at + 1) > max_second) {
+    return 0;
+  }
+  for (size_t i = 2; i < length; ++i) {
+    if ((byte(at + i) & 0xC0) != 0x80) {
+      return 0;
+    }
+  }
+  return length;
+}
+
+}  // namespace
+
+std::string ToValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t at = 0;
+  while (at < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[at]);
+    if (lead < 0x80) {
+      out += static_cast<char>(lead);
+      ++at;
+      continue;
+    }
+    if (const size_t length = Utf8SequenceLength(text, at); length > 0) {
+      out.append(text.substr(at, length));
+      at += length;
+      continue;
+    }
+    out += static_cast<char>(0xC0 | (lead >> 6));  // Latin-1 byte → two-byte UTF-8
+    out += static_cast<char>(0x80 | (lead & 0x3F));
+    ++at;
+  }
+  return out;
 }
 
 std::string_view Trim(std::string_view text) {

@@ -12,7 +12,9 @@
 
 namespace phytoflow {
 
-// Reads lines from a stream, dropping a trailing '\r', and counts them (1-based).
+// Reads lines from a stream, dropping a trailing '\r', and counts them (1-based). Lines are
+// returned as valid UTF-8: VisualSpreadsheet runs on Windows and may write Windows-1252 text
+// ("µm", accents in operator notes), whose bytes are converted as Latin-1.
 class LineReader {
  public:
   explicit LineReader(std::istream& input) : input_(input) {}
@@ -26,6 +28,9 @@ class LineReader {
   std::istream& input_;
   int64_t line_number_ = 0;
 };
+
+// `text` if it is valid UTF-8; otherwise each byte of an invalid sequence is read as Latin-1.
+std::string ToValidUtf8(std::string_view text);
 
 std::string_view Trim(std::string_view text);
 std::string ToLower(std::string_view text);

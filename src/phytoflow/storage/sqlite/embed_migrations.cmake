@@ -1,10 +1,15 @@
 # Writes OUTPUT, a C++ file that holds every MIGRATIONS_DIR/NNN_name.sql as a raw string literal,
 # so the binary never reads its schema from disk. Run at build time by CMakeLists.txt:
-#   cmake -DMIGRATIONS_DIR=dir -DOUTPUT=file.cpp -P embed_migrations.cmake
+#   cmake -DMIGRATIONS_DIR=dir -DOUTPUT=file.cpp [-DEXPECTED_COUNT=n] -P embed_migrations.cmake
 
 set(delimiter "phytoflow_sql")
 file(GLOB names RELATIVE "${MIGRATIONS_DIR}" "${MIGRATIONS_DIR}/*.sql")
 list(SORT names)
+list(LENGTH names count)
+if(DEFINED EXPECTED_COUNT AND NOT count EQUAL EXPECTED_COUNT)
+  message(FATAL_ERROR "${MIGRATIONS_DIR}: found ${count} migrations, configure saw "
+                      "${EXPECTED_COUNT}; re-run cmake")
+endif()
 
 set(entries "")
 set(expected_version 1)
