@@ -1,5 +1,6 @@
 #include "phytoflow/app/ingest.h"
 
+#include "phytoflow/core/parallel.h"
 #include "phytoflow/core/version.h"
 #include "phytoflow/reader/export_source.h"
 #include "phytoflow/reader/run_reader.h"
@@ -20,7 +21,9 @@ std::string ChooseSampleId(const Store& store, const Sample& sample) {
 }
 
 IngestReport IngestRun(Store& store, const RunFiles& files, const IngestOptions& options) {
-  RunReader reader(files, RunReadOptions{.strict = options.strict});
+  RunReader reader(files,
+                   RunReadOptions{.strict = options.strict,
+                                  .threads = options.threads > 0 ? options.threads : DefaultThreadCount()});
   Sample sample = reader.Metadata();
 
   WriteMode mode = WriteMode::kCreate;
@@ -42,25 +45,19 @@ IngestReport IngestRun(Store& store, const RunFiles& files, const IngestOptions&
 
   std::unique_ptr<SampleWriter> writer = store.BeginSample(sample, mode);
   std::vector<Particle> batch(kBatchSize);
-  size_t filled = 0;
   int64_t done = 0;
-  while (reader.NextParticle(batch[filled])) {
-    if (++filled == kBatchSize) {
-      writer->AddParticles(batch);
-      done += static_cast<int64_t>(filled);
-      filled = 0;
-      if (options.on_progress) {
-        options.on_progress({.run_name = sample.run_name, .done = done, .total = sample.particle_count});
-      }
+  while (const size_t filled = reader.NextBatch(batch)) {
+    writer->AddParticles(std::span<const Particle>(batch.data(), filled));
+    done += static_cast<int64_t>(filled);
+    if (options.on_progress) {
+      options.on_progress({.run_name = sample.run_name, .done = done, .total = sample.particle_count});
     }
   }
-  writer->AddParticles(std::span<const Particle>(batch.data(), filled));
-  done += static_cast<int64_t>(filled);
-  if (options.on_progress) {
-    options.on_progress({.run_name = sample.run_name, .done = done, .total = sample.particle_count});
-  }
-  const std::vector<Label> labels = reader.Labels();
-  writer->AddLabels(labels);
+  int64_t label_count = 0;
+  reader.VisitLabels(kBatchSize, [&](std::span<const Label> labels) {
+    writer->AddLabels(labels);
+    label_count += static_cast<int64_t>(labels.size());
+  });
 
   for (const Diagnostic& diagnostic : reader.Problems()) {
     sample.warnings.push_back(diagnostic.ToString());
@@ -68,7 +65,7 @@ IngestReport IngestRun(Store& store, const RunFiles& files, const IngestOptions&
   writer->Commit(sample);
 
   report.sample = std::move(sample);
-  report.labels = static_cast<int64_t>(labels.size());
+  report.labels = label_count;
   report.particles_without_image = reader.ParticlesWithoutImage();
   return report;
 }

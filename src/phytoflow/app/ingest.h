@@ -29,6 +29,7 @@ struct IngestProgress {
 struct IngestOptions {
   bool replace = false;  // replace a run that is already stored
   bool strict = false;   // a missing or unreadable collage fails the run
+  int threads = 0;       // for encoding vignettes; 0 = every core
   std::function<void(const IngestProgress&)> on_progress;  // called every few hundred particles
 };
 

@@ -70,12 +70,6 @@ std::string RunNameFromCollage(const std::string& collage) {
   return name;
 }
 
-// "run_000001.tif" → "run_000001_bin.tif".
-std::string MaskNameFor(const std::string& collage) {
-  const fs::path path(collage);
-  return path.stem().string() + "_bin" + path.extension().string();
-}
-
 // "2017-02-01 00:00:18" → "2017-02-01T00:00:18"; collapses the double space of _summary.csv.
 std::string NormaliseTime(std::string text) {
   std::string out;
@@ -242,6 +236,9 @@ void RunReader::ScanList() {
     }
     ++sample_.particle_count;
     numbers_.push_back(particle.number);
+    if (page_sequence_.empty() || page_sequence_.back() != particle.collage_file) {
+      page_sequence_.push_back(particle.collage_file);
+    }
     if (particle.guid.empty()) {
       all_guids = false;
     }
@@ -339,56 +336,99 @@ void RunReader::CompareWithCsv() {
 }
 
 std::vector<Label> RunReader::Labels() const {
-  std::vector<Label> labels;
+  std::vector<Label> all;
+  VisitLabels(1024, [&](std::span<const Label> labels) { all.insert(all.end(), labels.begin(), labels.end()); });
+  return all;
+}
+
+void RunReader::VisitLabels(size_t batch_size, const std::function<void(std::span<const Label>)>& visit) const {
   const std::string author = "VisualSpreadsheet" + (sample_.software_version.empty() ? "" : " " + sample_.software_version);
   const std::string created_at = sample_.run_start_utc.empty() ? "" : sample_.run_start_utc + "Z";
+  std::vector<Label> batch;
+  batch.reserve(batch_size);
   for (const Classification& classification : classifications_) {
     for (const ClassMembers& members : classification.classes) {
       for (const int64_t number : members.particle_numbers) {
         if (!std::binary_search(numbers_.begin(), numbers_.end(), number)) {
           continue;  // reported by ScanList
         }
-        labels.push_back(Label{.particle_number = number,
-                               .name = members.name,
-                               .source = kLabelSourceVisualSpreadsheet,
-                               .classification = classification.name,
-                               .author = author,
-                               .created_at = created_at});
+        batch.push_back(Label{.particle_number = number,
+                              .name = members.name,
+                              .source = kLabelSourceVisualSpreadsheet,
+                              .classification = classification.name,
+                              .author = author,
+                              .created_at = created_at});
+        if (batch.size() == batch_size) {
+          visit(batch);
+          batch.clear();
+        }
       }
     }
   }
-  return labels;
+  if (!batch.empty()) {
+    visit(batch);
+  }
 }
 
-bool RunReader::NextParticle(Particle& particle) {
+size_t RunReader::NextBatch(std::span<Particle> batch) {
   if (!list_) {
     list_ = OpenList(list_stream_);
     if (files_.outlines) {
       outline_stream_.open(*files_.outlines, std::ios::binary);
       outlines_ = std::make_unique<OutlineReader>(outline_stream_, files_.outlines->filename().string());
     }
-  }
-  if (!list_->Next(particle)) {
-    if (boxes_outside_ > 0) {
-      Warn(diagnostics_, files_.list.filename().string(), 0, "image_x",
-           std::to_string(boxes_outside_) + " particle boxes lie outside their collage; kept without image");
+    if (options_.images) {
+      pages_ = std::make_unique<CollageLoader>(files_.folder, page_sequence_);
     }
-    if (particles_without_image_ > 0) {
-      Warn(diagnostics_, files_.list.filename().string(), 0, "",
-           std::to_string(particles_without_image_) + " particles kept without image");
+  }
+  crops_.resize(batch.size());
+  mask_crops_.resize(batch.size());
+  size_t filled = 0;
+  for (; filled < batch.size() && !list_finished_; ++filled) {
+    Particle& particle = batch[filled];
+    if (!list_->Next(particle)) {
+      ReportEndOfList();
+      break;
     }
-    return false;
+    particle.outlines = outlines_ ? outlines_->Take(particle.number, diagnostics_) : std::vector<ChainCode>{};
+    particle.image_png.clear();
+    particle.mask_png.clear();
+    crops_[filled] = Image{};
+    mask_crops_[filled] = Image{};
+    if (options_.images) {
+      CutImages(particle, crops_[filled], mask_crops_[filled]);
+    }
   }
-  particle.outlines = outlines_ ? outlines_->Take(particle.number, diagnostics_) : std::vector<ChainCode>{};
-  particle.image_png.clear();
-  particle.mask_png.clear();
-  if (options_.images) {
-    CutImages(particle);
-  }
-  return true;
+  // Encoding the PNGs is most of the work of ingest, so it runs on every core.
+  ParallelFor(filled, options_.threads, [&](size_t i) {
+    if (!crops_[i].Empty()) {
+      batch[i].image_png = EncodePng(crops_[i]);
+    }
+    if (!mask_crops_[i].Empty()) {
+      batch[i].mask_png = EncodePng(mask_crops_[i]);
+    }
+  });
+  return filled;
 }
 
-void RunReader::CutImages(Particle& particle) {
+bool RunReader::NextParticle(Particle& particle) { return NextBatch(std::span<Particle>(&particle, 1)) == 1; }
+
+void RunReader::ReportEndOfList() {
+  list_finished_ = true;
+  pages_.reset();
+  collage_ = Image{};
+  mask_ = Image{};
+  if (boxes_outside_ > 0) {
+    Warn(diagnostics_, files_.list.filename().string(), 0, "image_x",
+         std::to_string(boxes_outside_) + " particle boxes lie outside their collage; kept without image");
+  }
+  if (particles_without_image_ > 0) {
+    Warn(diagnostics_, files_.list.filename().string(), 0, "",
+         std::to_string(particles_without_image_) + " particles kept without image");
+  }
+}
+
+void RunReader::CutImages(const Particle& particle, Image& crop, Image& mask_crop) {
   if (particle.collage_file != collage_name_) {
     LoadCollage(particle.collage_file);
   }
@@ -401,50 +441,28 @@ void RunReader::CutImages(Particle& particle) {
     ++particles_without_image_;
     return;
   }
-  particle.image_png = EncodePng(Crop(collage_, particle.box));
+  crop = Crop(collage_, particle.box);
   if (!mask_.Empty()) {
-    particle.mask_png = EncodePng(Crop(mask_, particle.box));
+    mask_crop = Crop(mask_, particle.box);
   }
 }
 
 void RunReader::LoadCollage(const std::string& name) {
   collage_name_ = name;
-  collage_ = Image{};
-  mask_ = Image{};
-  const fs::path path = files_.folder / fs::path(name).filename();
-  std::error_code error;
-  const auto report = [&](const std::string& message) {
+  CollagePage page = pages_->Take(name);
+  collage_ = std::move(page.collage);
+  mask_ = std::move(page.mask);
+  if (!page.problem.empty()) {
+    const std::string message = "collage '" + name + "' " + page.problem;
     if (options_.strict) {
       throw Error(ErrorCode::kInvalidInput, message + " (--strict)");
     }
     if (collage_warnings_++ < kMaxNamedCollageWarnings) {
       Warn(diagnostics_, name, 0, "", message + "; its particles are kept without image");
     }
-  };
-  if (!fs::is_regular_file(path, error)) {
-    report("collage '" + name + "' is missing");
-    return;
   }
-  try {
-    collage_ = ReadTiff(path);
-  } catch (const Error& failure) {
-    report("collage '" + name + "' cannot be read: " + failure.what());
-    return;
-  }
-  const fs::path mask_path = files_.folder / MaskNameFor(name);
-  if (!fs::is_regular_file(mask_path, error)) {
-    return;  // exports saved from VS (Macro, libraries) have no masks
-  }
-  try {
-    mask_ = ReadTiff(mask_path);
-  } catch (const Error& failure) {
-    Warn(diagnostics_, mask_path.filename().string(), 0, "", std::string("mask ignored: ") + failure.what());
-    return;
-  }
-  if (mask_.width != collage_.width || mask_.height != collage_.height || mask_.channels != 1) {
-    Warn(diagnostics_, mask_path.filename().string(), 0, "",
-         "mask ignored: its size or channels differ from the collage");
-    mask_ = Image{};
+  if (!page.mask_problem.empty()) {
+    Warn(diagnostics_, MaskNameFor(name), 0, "", page.mask_problem);
   }
 }
 
