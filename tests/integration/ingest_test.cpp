@@ -1,6 +1,10 @@
 // Ingest of synthetic exports into a SQLite store: round trip, idempotence, replacement, and
 // the guarantee that a failing run leaves the store exactly as it was.
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -145,6 +149,36 @@ TEST_F(IngestTest, MalformedRowLeavesTheStoreAsItWas) {
         << error.what();
   }
   EXPECT_EQ(Snapshot(*store_), before);
+}
+
+TEST_F(IngestTest, KillMinus9MidIngestLeavesTheStoreAsItWas) {
+  WriteSyntheticExport(temp_.Path() / "good", {.run_name = "good", .particles = 20});
+  IngestExport(*store_, temp_.Path() / "good", {});
+  const StoreState before = Snapshot(*store_);
+  WriteSyntheticExport(temp_.Path() / "big", {.run_name = "big", .particles = 2000});
+
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child ingests and is killed after 1024 particles have been written.
+    auto store = OpenSqliteStore(temp_.Path() / "store.db");
+    IngestExport(*store, temp_.Path() / "big", {.on_progress = [](const IngestProgress& progress) {
+                   if (progress.done >= 1024) {
+                     raise(SIGKILL);
+                   }
+                 }});
+    _exit(0);  // not reached
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+  store_ = OpenSqliteStore(temp_.Path() / "store.db");
+  EXPECT_EQ(Snapshot(*store_), before);
+  // Running it again completes it.
+  const auto reports = IngestExport(*store_, temp_.Path() / "big", {});
+  EXPECT_EQ(reports[0].outcome, IngestOutcome::kIngested);
+  EXPECT_EQ(store_->FindSample("big")->particle_count, 2000);
 }
 
 TEST_F(IngestTest, MissingCollageIsAWarningOrWithStrictAnError) {
