@@ -28,7 +28,9 @@ inline double PeakRssMiB() {
 }
 
 // True when scripts/test runs the benchmark only to see that it still works.
-inline bool SmokeRun() { return std::getenv("PHYTOFLOW_BENCH_SMOKE") != nullptr; }
+inline bool SmokeRun() {
+  return std::getenv("PHYTOFLOW_BENCH_SMOKE") != nullptr;
+}
 
 // A synthetic export of `particles` particles, written once under the temp folder and reused.
 inline std::filesystem::path SyntheticExport(int64_t particles) {

@@ -4,16 +4,17 @@
 //   build/release/bench/ingest_bench                      all cases
 //   build/release/bench/ingest_bench --benchmark_filter=Synthetic
 //
-// Rates are per wall-clock second (ingest uses every core). peak_rss_mib is the process's high-water mark after the case; cases run from small to large,
-// so a flat value across the synthetic sizes means memory does not grow with the export.
+// Rates are per wall-clock second (ingest uses every core). peak_rss_mib is the process's
+// high-water mark after the case; cases run from small to large, so a flat value across the
+// synthetic sizes means memory does not grow with the export.
+
+#include "phytoflow/app/ingest.h"
+#include "phytoflow/storage/sqlite/sqlite_store.h"
 
 #include <filesystem>
 
-#include <benchmark/benchmark.h>
-
 #include "bench_util.h"
-#include "phytoflow/app/ingest.h"
-#include "phytoflow/storage/sqlite/sqlite_store.h"
+#include <benchmark/benchmark.h>
 
 namespace phytoflow::bench {
 namespace {
@@ -33,7 +34,8 @@ void IngestInto(benchmark::State& state, const fs::path& input) {
       particles += report.sample.particle_count;
     }
   }
-  state.counters["particles_per_s"] = benchmark::Counter(static_cast<double>(particles), benchmark::Counter::kIsRate);
+  state.counters["particles_per_s"] =
+      benchmark::Counter(static_cast<double>(particles), benchmark::Counter::kIsRate);
   state.counters["peak_rss_mib"] = PeakRssMiB();
 }
 
@@ -51,9 +53,15 @@ void BM_IngestSynthetic(benchmark::State& state) {
 }
 
 BENCHMARK_CAPTURE(BM_IngestSharedExport, avocados_3122, "avocados_station40_2017")
-    ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
-BENCHMARK_CAPTURE(BM_IngestSharedExport, nerc_macro_8976, "nercceh_macro_2023/19_10_Tank25_blanksremoved")
-    ->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_IngestSharedExport,
+                  nerc_macro_8976,
+                  "nercceh_macro_2023/19_10_Tank25_blanksremoved")
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
 BENCHMARK(BM_IngestSynthetic)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1)

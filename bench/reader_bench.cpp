@@ -1,15 +1,15 @@
 // The parts of ingest on their own: list parsing (rows/s), collage decoding, and cutting plus
 // PNG-encoding vignettes.
 
-#include <fstream>
-#include <sstream>
-
-#include <benchmark/benchmark.h>
-
-#include "bench_util.h"
 #include "phytoflow/imaging/png.h"
 #include "phytoflow/imaging/tiff.h"
 #include "phytoflow/reader/list_reader.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "bench_util.h"
+#include <benchmark/benchmark.h>
 
 namespace phytoflow::bench {
 namespace {
@@ -34,7 +34,8 @@ void BM_ParseList(benchmark::State& state) {
       ++rows;
     }
   }
-  state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsRate);
+  state.counters["rows_per_s"] =
+      benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsRate);
 }
 
 void BM_DecodeCollage(benchmark::State& state) {
@@ -43,12 +44,14 @@ void BM_DecodeCollage(benchmark::State& state) {
   for (auto _ : state) {
     benchmark::DoNotOptimize(DecodeTiff(span, "synthetic_000001.tif"));
   }
-  state.counters["pages_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["pages_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 // A real VS 4.0 collage page and its mask (1292x964, LZW), as in the avocados run.
 void BM_DecodeRealCollage(benchmark::State& state, const char* file) {
-  const fs::path path = testing::SharedData() / "flowcam/avocados_station40_2017/416_Station40_09012015_10x" / file;
+  const fs::path path =
+      testing::SharedData() / "flowcam/avocados_station40_2017/416_Station40_09012015_10x" / file;
   if (!fs::exists(path)) {
     state.SkipWithError("shared data not found");
     return;
@@ -58,7 +61,8 @@ void BM_DecodeRealCollage(benchmark::State& state, const char* file) {
   for (auto _ : state) {
     benchmark::DoNotOptimize(DecodeTiff(span, file));
   }
-  state.counters["pages_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["pages_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 void BM_CutAndEncodeVignette(benchmark::State& state) {
@@ -73,8 +77,10 @@ void BM_CutAndEncodeVignette(benchmark::State& state) {
 
 BENCHMARK(BM_ParseList)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DecodeCollage)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_DecodeRealCollage, rgb, "416_Station40_09012015_10x_000001.tif")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_DecodeRealCollage, mask, "416_Station40_09012015_10x_000001_bin.tif")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DecodeRealCollage, rgb, "416_Station40_09012015_10x_000001.tif")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_DecodeRealCollage, mask, "416_Station40_09012015_10x_000001_bin.tif")
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CutAndEncodeVignette)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

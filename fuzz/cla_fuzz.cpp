@@ -1,13 +1,13 @@
 // Fuzzes the .cla classification reader; what it reads must write back to the same structure.
 
+#include "phytoflow/core/error.h"
+#include "phytoflow/reader/classification_reader.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <sstream>
 #include <string>
-
-#include "phytoflow/core/error.h"
-#include "phytoflow/reader/classification_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   constexpr size_t kMaxBytes = 64 * 1024;

@@ -1,12 +1,12 @@
 // Fuzzes the .ctx (INI) reader and the lookups and volume derivation that use it.
 
+#include "phytoflow/reader/context_reader.h"
+#include "phytoflow/reader/volume.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
 #include <string>
-
-#include "phytoflow/reader/context_reader.h"
-#include "phytoflow/reader/volume.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   constexpr size_t kMaxBytes = 64 * 1024;

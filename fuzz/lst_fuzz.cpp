@@ -1,13 +1,13 @@
 // Fuzzes the particle table readers: the .lst/.flb list, or the VS 4.x .csv when the input
 // starts with "Particle ID".
 
+#include "phytoflow/core/error.h"
+#include "phytoflow/reader/list_reader.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
 #include <string>
-
-#include "phytoflow/core/error.h"
-#include "phytoflow/reader/list_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   constexpr size_t kMaxBytes = 64 * 1024;

@@ -1,17 +1,17 @@
 // libFuzzer target for the TIFF decoder: arbitrary bytes must either decode to a well-formed
 // image or throw phytoflow::Error. A decoded page is also cropped and PNG round-tripped, the
 // path a collage tile takes on import.
+#include "phytoflow/core/error.h"
+#include "phytoflow/imaging/image.h"
+#include "phytoflow/imaging/png.h"
+#include "phytoflow/imaging/tiff.h"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
 #include <vector>
-
-#include "phytoflow/core/error.h"
-#include "phytoflow/imaging/image.h"
-#include "phytoflow/imaging/png.h"
-#include "phytoflow/imaging/tiff.h"
 
 namespace {
 

@@ -1,21 +1,21 @@
 // The reader against every real export in ../shared/data/flowcam, with the figures of
 // ../shared/spec/flowcam-formats.md §7.
 
-#include <algorithm>
-#include <cmath>
-#include <fstream>
-#include <map>
-#include <numeric>
-
-#include <gtest/gtest.h>
-
 #include "phytoflow/core/error.h"
 #include "phytoflow/imaging/png.h"
 #include "phytoflow/reader/classification_reader.h"
 #include "phytoflow/reader/export_source.h"
 #include "phytoflow/reader/list_reader.h"
 #include "phytoflow/reader/run_reader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <numeric>
+
 #include "testing/synthetic_export.h"
+#include <gtest/gtest.h>
 
 namespace phytoflow {
 namespace {
@@ -26,7 +26,9 @@ const std::string kVicko2 = "7-Pygsuia-3LB-SFSW-Terasakiella-sample2-replicate1-
 const std::string kVicko3 = "7-Pygsuia-3LB-SFSW-Terasakiella-sample3-replicate3-day5-09Apr2025";
 const std::string kAvocados = "416_Station40_09012015_10x";
 
-fs::path Flowcam(const std::string& relative) { return SharedData() / "flowcam" / relative; }
+fs::path Flowcam(const std::string& relative) {
+  return SharedData() / "flowcam" / relative;
+}
 
 RunFiles OnlyRun(const fs::path& folder) {
   const std::vector<RunFiles> runs = FindRunsInFolder(folder);
@@ -60,14 +62,20 @@ TEST_P(EveryList, ParsesWithTheSpecRowCount) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    SharedData, EveryList,
+    SharedData,
+    EveryList,
     ::testing::Values(
         ListCase{"vicko_pygsuia_2025/" + kVicko2 + "/" + kVicko2 + ".lst", 1000, 65},
         ListCase{"vicko_pygsuia_2025/" + kVicko3 + "/" + kVicko3 + ".lst", 1000, 65},
         ListCase{"avocados_station40_2017/" + kAvocados + "/" + kAvocados + ".lst", 3122, 64},
         ListCase{"morphocut_comics_dy086/flowcam_COMICS_DY086_20171118_MSC019_t0_4x.lst", 506, 65},
-        ListCase{"nercceh_macro_2023/19_10_Tank25_blanksremoved/19_10_Tank25_blanksremoved.lst", 8976, 53},
-        ListCase{"nercceh_macro_2023/MicrobialMethane_MESO_Tank10_54.0143_-2.7770_04052023_1/metadata.lst", 475, 53},
+        ListCase{"nercceh_macro_2023/19_10_Tank25_blanksremoved/19_10_Tank25_blanksremoved.lst",
+                 8976,
+                 53},
+        ListCase{"nercceh_macro_2023/MicrobialMethane_MESO_Tank10_54.0143_-2.7770_04052023_1/"
+                 "metadata.lst",
+                 475,
+                 53},
         ListCase{"pml_library_2016/Tripos fusus/Ceratium fusus.flb", 27, 65},
         ListCase{"pml_library_2016/Undet. Ciliate(large)/Lge ciliate unidentified.flb", 33, 65},
         ListCase{"reference_files/rflowcam/sample_data.lst", 7937, 57}));
@@ -113,8 +121,10 @@ TEST_P(EveryCollage, CropsLieInsideTheirPageAndAgreeWithTheMask) {
     ASSERT_EQ(mask.width, image.width);
     ASSERT_EQ(mask.height, image.height);
     ASSERT_EQ(mask.channels, 1);
-    EXPECT_TRUE(std::all_of(mask.pixels.begin(), mask.pixels.end(), [](uint8_t v) { return v == 0 || v == 255; }));
-    EXPECT_GT(std::count(mask.pixels.begin(), mask.pixels.end(), 255), 0) << "particle " << particle.number;
+    EXPECT_TRUE(std::all_of(
+        mask.pixels.begin(), mask.pixels.end(), [](uint8_t v) { return v == 0 || v == 255; }));
+    EXPECT_GT(std::count(mask.pixels.begin(), mask.pixels.end(), 255), 0)
+        << "particle " << particle.number;
     if (crop_case.outlines) {
       EXPECT_EQ(static_cast<int64_t>(particle.outlines.size()), particle.particles_per_chain);
     }
@@ -133,7 +143,8 @@ TEST_P(EveryCollage, CropsLieInsideTheirPageAndAgreeWithTheMask) {
           ++points_on_mask;
         }
       }
-      EXPECT_EQ(x, chain.start_x - static_cast<int>(particle.measurements[src_x])) << "chain does not close";
+      EXPECT_EQ(x, chain.start_x - static_cast<int>(particle.measurements[src_x]))
+          << "chain does not close";
     }
   }
   EXPECT_EQ(count, crop_case.particles);
@@ -142,15 +153,20 @@ TEST_P(EveryCollage, CropsLieInsideTheirPageAndAgreeWithTheMask) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    SharedData, EveryCollage,
-    ::testing::Values(CropCase{"vicko_pygsuia_2025/" + kVicko2, 1000, true, true},
-                      CropCase{"vicko_pygsuia_2025/" + kVicko3, 1000, true, true},
-                      CropCase{"avocados_station40_2017/" + kAvocados, 3122, true, true},
-                      CropCase{"morphocut_comics_dy086", 506, true, false},
-                      CropCase{"nercceh_macro_2023/19_10_Tank25_blanksremoved", 8976, false, true},
-                      CropCase{"nercceh_macro_2023/MicrobialMethane_MESO_Tank10_54.0143_-2.7770_04052023_1", 475, false, false},
-                      CropCase{"pml_library_2016/Tripos fusus", 27, false, true},
-                      CropCase{"pml_library_2016/Undet. Ciliate(large)", 33, false, true}));
+    SharedData,
+    EveryCollage,
+    ::testing::Values(
+        CropCase{"vicko_pygsuia_2025/" + kVicko2, 1000, true, true},
+        CropCase{"vicko_pygsuia_2025/" + kVicko3, 1000, true, true},
+        CropCase{"avocados_station40_2017/" + kAvocados, 3122, true, true},
+        CropCase{"morphocut_comics_dy086", 506, true, false},
+        CropCase{"nercceh_macro_2023/19_10_Tank25_blanksremoved", 8976, false, true},
+        CropCase{"nercceh_macro_2023/MicrobialMethane_MESO_Tank10_54.0143_-2.7770_04052023_1",
+                 475,
+                 false,
+                 false},
+        CropCase{"pml_library_2016/Tripos fusus", 27, false, true},
+        CropCase{"pml_library_2016/Undet. Ciliate(large)", 33, false, true}));
 
 TEST(VickoRun, ConcentrationIs7054PerMl) {
   RunReader run(OnlyRun(Flowcam("vicko_pygsuia_2025/" + kVicko2)), {});
@@ -166,7 +182,8 @@ TEST(VickoRun, ConcentrationIs7054PerMl) {
   EXPECT_EQ(sample.calibration_um_per_px, 0.5544);
   EXPECT_EQ(sample.run_start_utc, "2025-04-11T13:53:33");
   EXPECT_EQ(sample.run_start_local, "2025-04-11T15:53:33");
-  EXPECT_EQ(sample.measurement_names.size(), 57u);  // 65 fields less id, the box, timestamp, collage, GUID
+  EXPECT_EQ(sample.measurement_names.size(),
+            57u);  // 65 fields less id, the box, timestamp, collage, GUID
   ASSERT_EQ(sample.files.size(), 1u);
   EXPECT_EQ(sample.files[0].name, "cal_image_000001.tif");
   EXPECT_EQ(sample.fingerprint.size(), 16u);
@@ -211,7 +228,8 @@ TEST(VickoRun, CsvExportAgreesWithTheList) {
           continue;
         }
         const double csv_value = b.measurements[static_cast<size_t>(at - csv_names.begin())];
-        EXPECT_NEAR(a.measurements[i], csv_value, 5e-5) << lst_names[i] << " of particle " << a.number;
+        EXPECT_NEAR(a.measurements[i], csv_value, 5e-5)
+            << lst_names[i] << " of particle " << a.number;
         ++values_compared;
       }
     }
@@ -274,15 +292,19 @@ TEST(NercMacro, FilteredExportWithoutMasks) {
   const Sample& sample = run.Metadata();
   EXPECT_EQ(sample.volume_imaged_ml, 289.6065);
   EXPECT_EQ(sample.calibration_um_per_px, 9.25);
-  EXPECT_EQ(sample.classifications, (std::vector<std::string>{"19_10_Tank25", "19_10_Tank25_blankimagesremoved"}));
-  const auto warned = std::any_of(run.Problems().begin(), run.Problems().end(), [](const Diagnostic& d) {
-    return d.message.find("counts 10381 particles, the list holds 8976") != std::string::npos;
-  });
+  EXPECT_EQ(sample.classifications,
+            (std::vector<std::string>{"19_10_Tank25", "19_10_Tank25_blankimagesremoved"}));
+  const auto warned =
+      std::any_of(run.Problems().begin(), run.Problems().end(), [](const Diagnostic& d) {
+        return d.message.find("counts 10381 particles, the list holds 8976") != std::string::npos;
+      });
   EXPECT_TRUE(warned);
 }
 
 TEST(NercMacro, RenamedListTakesItsNameFromTheCollages) {
-  RunReader run(OnlyRun(Flowcam("nercceh_macro_2023/MicrobialMethane_MESO_Tank10_54.0143_-2.7770_04052023_1")), {});
+  RunReader run(OnlyRun(Flowcam(
+                    "nercceh_macro_2023/MicrobialMethane_MESO_Tank10_54.0143_-2.7770_04052023_1")),
+                {});
   EXPECT_EQ(run.Metadata().run_name, "MicrobialMethane_MESO_Tank10_54.0143_-2.7770_04052023_1");
   EXPECT_EQ(run.Metadata().volume_source, VolumeSource::kNone);
   EXPECT_FALSE(run.Metadata().particles_per_ml.has_value());
@@ -300,11 +322,14 @@ TEST(ReferenceFiles, ListWithoutGuidsOrCollagesKeepsParticlesWithoutImages) {
   }
   EXPECT_EQ(count, 7937);
   EXPECT_EQ(run.ParticlesWithoutImage(), 7937);
-  const auto missing = std::count_if(run.Problems().begin(), run.Problems().end(), [](const Diagnostic& d) {
-    return d.message.find("is missing") != std::string::npos;
-  });
+  const auto missing =
+      std::count_if(run.Problems().begin(), run.Problems().end(), [](const Diagnostic& d) {
+        return d.message.find("is missing") != std::string::npos;
+      });
   EXPECT_EQ(missing, 10);  // named one by one up to the cap, then counted
-  EXPECT_THROW(RunReader(OnlyRun(Flowcam("reference_files/rflowcam")), {.strict = true}).NextParticle(particle), Error);
+  EXPECT_THROW(RunReader(OnlyRun(Flowcam("reference_files/rflowcam")), {.strict = true})
+                   .NextParticle(particle),
+               Error);
 }
 
 }  // namespace

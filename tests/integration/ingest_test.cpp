@@ -1,22 +1,22 @@
 // Ingest of synthetic exports into a SQLite store: round trip, idempotence, replacement, and
 // the guarantee that a failing run leaves the store exactly as it was.
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
-
-#include <gtest/gtest.h>
-
 #include "phytoflow/app/ingest.h"
+
 #include "phytoflow/app/vignettes.h"
 #include "phytoflow/core/error.h"
 #include "phytoflow/imaging/png.h"
 #include "phytoflow/imaging/tiff.h"
 #include "phytoflow/storage/sqlite/sqlite_store.h"
+
+#include <filesystem>
+#include <fstream>
+
 #include "testing/synthetic_export.h"
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace phytoflow {
 namespace {
@@ -38,7 +38,8 @@ StoreState Snapshot(const Store& store) {
   state.samples = store.ListSamples();
   for (const Sample& sample : state.samples) {
     std::vector<Particle> particles;
-    store.ScanParticles(sample.id, {.images = true, .outlines = true},
+    store.ScanParticles(sample.id,
+                        {.images = true, .outlines = true},
                         [&](const Particle& particle) { particles.push_back(particle); });
     state.particles.push_back(std::move(particles));
     state.labels.push_back(store.Labels(sample.id));
@@ -63,7 +64,8 @@ class IngestTest : public ::testing::Test {
 
 TEST_F(IngestTest, StoresParticlesImagesMasksAndLabels) {
   const fs::path folder = temp_.Path() / "run";
-  WriteSyntheticExport(folder, {.run_name = "alpha", .particles = 700, .page_width = 400, .page_height = 300});
+  WriteSyntheticExport(
+      folder, {.run_name = "alpha", .particles = 700, .page_width = 400, .page_height = 300});
   const auto reports = IngestExport(*store_, folder, {});
   ASSERT_EQ(reports.size(), 1u);
   const IngestReport& report = reports[0];
@@ -137,14 +139,16 @@ TEST_F(IngestTest, MalformedRowLeavesTheStoreAsItWas) {
   IngestExport(*store_, temp_.Path() / "good", {});
   const StoreState before = Snapshot(*store_);
 
-  const fs::path list = WriteSyntheticExport(temp_.Path() / "bad", {.run_name = "bad", .particles = 400});
+  const fs::path list =
+      WriteSyntheticExport(temp_.Path() / "bad", {.run_name = "bad", .particles = 400});
   ReplaceInFile(list, "\n300|", "\n300oops|");  // a bad id on the 300th data row
   try {
     IngestExport(*store_, temp_.Path() / "bad", {});
     FAIL() << "a malformed list was ingested";
   } catch (const Error& error) {
     EXPECT_EQ(error.Code(), ErrorCode::kInvalidInput);
-    EXPECT_NE(std::string(error.what()).find("bad.lst:367: field 'id': expected an integer, found '300oops'"),
+    EXPECT_NE(std::string(error.what())
+                  .find("bad.lst:367: field 'id': expected an integer, found '300oops'"),
               std::string::npos)
         << error.what();
   }
@@ -163,10 +167,10 @@ TEST_F(IngestTest, KillMinus9MidIngestLeavesTheStoreAsItWas) {
     // The child ingests and is killed after 1024 particles have been written.
     auto store = OpenSqliteStore(temp_.Path() / "store.db");
     IngestExport(*store, temp_.Path() / "big", {.on_progress = [](const IngestProgress& progress) {
-                   if (progress.done >= 1024) {
-                     raise(SIGKILL);
-                   }
-                 }});
+      if (progress.done >= 1024) {
+        raise(SIGKILL);
+      }
+    }});
     _exit(0);  // not reached
   }
   int status = 0;
@@ -183,7 +187,8 @@ TEST_F(IngestTest, KillMinus9MidIngestLeavesTheStoreAsItWas) {
 
 TEST_F(IngestTest, MissingCollageIsAWarningOrWithStrictAnError) {
   const fs::path folder = temp_.Path() / "run";
-  WriteSyntheticExport(folder, {.run_name = "gap", .particles = 300, .page_width = 300, .page_height = 200});
+  WriteSyntheticExport(
+      folder, {.run_name = "gap", .particles = 300, .page_width = 300, .page_height = 200});
   fs::remove(folder / "gap_000002.tif");
   std::ofstream(folder / "gap_000003.tif", std::ios::binary) << "not a tiff";
 
@@ -195,12 +200,14 @@ TEST_F(IngestTest, MissingCollageIsAWarningOrWithStrictAnError) {
   EXPECT_EQ(sample.particle_count, 300);
   EXPECT_GT(reports[0].particles_without_image, 0);
   const auto mentions = [&](const std::string& text) {
-    return std::any_of(sample.warnings.begin(), sample.warnings.end(),
-                       [&](const std::string& w) { return w.find(text) != std::string::npos; });
+    return std::any_of(sample.warnings.begin(), sample.warnings.end(), [&](const std::string& w) {
+      return w.find(text) != std::string::npos;
+    });
   };
   EXPECT_TRUE(mentions("collage 'gap_000002.tif' is missing"));
   EXPECT_TRUE(mentions("collage 'gap_000003.tif' cannot be read"));
-  EXPECT_TRUE(mentions(std::to_string(reports[0].particles_without_image) + " particles kept without image"));
+  EXPECT_TRUE(mentions(std::to_string(reports[0].particles_without_image) +
+                       " particles kept without image"));
   int64_t without_image = 0;
   store_->ScanParticles(sample.id, {.images = true}, [&](const Particle& particle) {
     without_image += particle.image_png.empty() ? 1 : 0;
@@ -210,7 +217,8 @@ TEST_F(IngestTest, MissingCollageIsAWarningOrWithStrictAnError) {
 
 TEST_F(IngestTest, ListsWithoutGuidsAreIdentifiedByNameAndIds) {
   const fs::path folder = temp_.Path() / "run";
-  WriteSyntheticExport(folder, {.run_name = "noguid", .particles = 30, .guids = false, .crlf = true});
+  WriteSyntheticExport(folder,
+                       {.run_name = "noguid", .particles = 30, .guids = false, .crlf = true});
   const auto first = IngestExport(*store_, folder, {});
   EXPECT_EQ(first[0].outcome, IngestOutcome::kIngested);
   EXPECT_EQ(IngestExport(*store_, folder, {})[0].outcome, IngestOutcome::kUnchanged);

@@ -3,7 +3,9 @@
 // backend adds its own (under PHYTOFLOW_WITH_MONGO) whose factory calls GTEST_SKIP() when no
 // server is configured.
 
-#include <stdlib.h>  // mkdtemp
+#include "phytoflow/core/error.h"
+#include "phytoflow/storage/sqlite/sqlite_store.h"
+#include "phytoflow/storage/store.h"
 
 #include <cmath>
 #include <filesystem>
@@ -15,18 +17,15 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-
-#include "phytoflow/core/error.h"
-#include "phytoflow/storage/sqlite/sqlite_store.h"
-#include "phytoflow/storage/store.h"
+#include <stdlib.h>  // mkdtemp
 
 namespace phytoflow {
 
 // Readable failure messages for the domain types (found by ADL).
 void PrintTo(const Particle& particle, std::ostream* out) {
   *out << "Particle{number=" << particle.number << " guid=" << particle.guid
-       << " collage=" << particle.collage_file << " box=" << particle.box.x << ","
-       << particle.box.y << "," << particle.box.width << "x" << particle.box.height
+       << " collage=" << particle.collage_file << " box=" << particle.box.x << "," << particle.box.y
+       << "," << particle.box.width << "x" << particle.box.height
        << " chain=" << particle.particles_per_chain << " time=" << particle.timestamp
        << " esd=" << particle.esd_um << " abd=" << particle.abd_um
        << " bv_esd=" << particle.biovolume_esd_um3 << " bv_abd=" << particle.biovolume_abd_um3
@@ -38,8 +37,7 @@ void PrintTo(const Particle& particle, std::ostream* out) {
   for (const ChainCode& chain : particle.outlines) {
     *out << chain.start_x << "," << chain.start_y << "," << chain.directions << " ";
   }
-  *out << "] image=" << particle.image_png.size() << "B mask=" << particle.mask_png.size()
-       << "B}";
+  *out << "] image=" << particle.image_png.size() << "B mask=" << particle.mask_png.size() << "B}";
 }
 
 void PrintTo(const Sample& sample, std::ostream* out) {
@@ -78,13 +76,17 @@ struct StoreBackend {
   std::function<std::unique_ptr<Store>(const std::filesystem::path& scratch)> open;
 };
 
-void PrintTo(const StoreBackend& backend, std::ostream* out) { *out << backend.name; }
+void PrintTo(const StoreBackend& backend, std::ostream* out) {
+  *out << backend.name;
+}
 
 // NaN != NaN, so operator== on particles with missing values needs NaN replaced by a value that
 // no test uses.
 constexpr double kNaNStandIn = -123456.75;
 
-double Comparable(double value) { return std::isnan(value) ? kNaNStandIn : value; }
+double Comparable(double value) {
+  return std::isnan(value) ? kNaNStandIn : value;
+}
 
 Particle Comparable(Particle particle) {
   particle.esd_um = Comparable(particle.esd_um);
@@ -500,8 +502,8 @@ TEST_P(StoreContract, ReplaceReplacesEverything) {
   particle.number = 42;
   particle.measurements = {4.2};
   const Label label = {.particle_number = 42, .name = "New", .source = "expert"};
-  WriteSample(*store_, replacement, std::span(&particle, 1), std::span(&label, 1),
-              WriteMode::kReplace);
+  WriteSample(
+      *store_, replacement, std::span(&particle, 1), std::span(&label, 1), WriteMode::kReplace);
 
   EXPECT_EQ(store_->FindSample("s"), replacement);
   EXPECT_EQ(Comparable(ReadParticles(*store_, "s")), Comparable(std::vector<Particle>{particle}));
@@ -582,14 +584,16 @@ TEST_P(StoreContract, DeleteSampleRemovesEverything) {
 INSTANTIATE_TEST_SUITE_P(
     Sqlite,
     StoreContract,
-    ::testing::Values(
-        StoreBackend{.name = "memory",
-                     .open = [](const std::filesystem::path&) { return OpenSqliteStore(":memory:"); }},
-        StoreBackend{.name = "file",
-                     .open =
-                         [](const std::filesystem::path& scratch) {
-                           return OpenSqliteStore(scratch / "store.db");
-                         }}),
+    ::testing::Values(StoreBackend{.name = "memory",
+                                   .open =
+                                       [](const std::filesystem::path&) {
+                                         return OpenSqliteStore(":memory:");
+                                       }},
+                      StoreBackend{.name = "file",
+                                   .open =
+                                       [](const std::filesystem::path& scratch) {
+                                         return OpenSqliteStore(scratch / "store.db");
+                                       }}),
     [](const ::testing::TestParamInfo<StoreBackend>& param_info) { return param_info.param.name; });
 
 }  // namespace

@@ -1,5 +1,9 @@
 #include "testing/synthetic_export.h"
 
+#include "phytoflow/imaging/image.h"
+#include "phytoflow/imaging/tiff.h"
+#include "phytoflow/reader/classification_reader.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -9,31 +13,76 @@
 
 #include <fmt/core.h>
 
-#include "phytoflow/imaging/image.h"
-#include "phytoflow/imaging/tiff.h"
-#include "phytoflow/reader/classification_reader.h"
-
 namespace phytoflow::testing {
 namespace fs = std::filesystem;
 namespace {
 
 // The 65-field layout of VS 4.x (flowcam-formats.md §3.1).
-constexpr const char* kHeader[] = {
-    "id|int32", "image_x|int32", "image_y|int32", "image_w|int32", "image_h|int32", "src_x|int32", "src_y|int32",
-    "src_image|int32", "cal_image|int32", "ppc|int32", "camera|int32", "cal_const|double", "fringe_size|double",
-    "sphere_count|int32", "raw_sphere_volume|double", "raw_sphere_complement|double", "raw_sphere_unknown|double",
-    "raw_area|double", "raw_feret_max|double", "raw_feret_min|double", "raw_feret_mean|double",
-    "raw_perimeter|double", "raw_convex_perimeter|double", "raw_legendre_major|double",
-    "raw_legendre_minor|double", "abd_area|double", "abd_diameter|double", "length|double", "width|double",
-    "esd_diameter|double", "fd_diameter|double", "perimeter|double", "convex_perimeter|double",
-    "intensity|double", "sigma_intensity|double", "sum_intensity|double", "compactness|double",
-    "elongation|double", "roughness|double", "edge_gradient|double", "elapsed_time|double",
-    "circle_fit|double", "symmetry|double", "circularity_hu|double", "intensity_calimage|double",
-    "raw_convex_hull_area|double", "raw_filled_area|double", "filled_area|double",
-    "feret_max_angle|double", "feret_min_angle|double", "avg_red|double", "avg_green|double",
-    "avg_blue|double", "ch1_peak|double", "ch1_width|double", "ch1_area|double", "ch2_peak|double",
-    "ch2_width|double", "ch2_area|double", "ch3_peak|double", "ch3_width|double", "ch3_area|double",
-    "timestamp|timestamp", "collage_file|string", "image_id|guid"};
+constexpr const char* kHeader[] = {"id|int32",
+                                   "image_x|int32",
+                                   "image_y|int32",
+                                   "image_w|int32",
+                                   "image_h|int32",
+                                   "src_x|int32",
+                                   "src_y|int32",
+                                   "src_image|int32",
+                                   "cal_image|int32",
+                                   "ppc|int32",
+                                   "camera|int32",
+                                   "cal_const|double",
+                                   "fringe_size|double",
+                                   "sphere_count|int32",
+                                   "raw_sphere_volume|double",
+                                   "raw_sphere_complement|double",
+                                   "raw_sphere_unknown|double",
+                                   "raw_area|double",
+                                   "raw_feret_max|double",
+                                   "raw_feret_min|double",
+                                   "raw_feret_mean|double",
+                                   "raw_perimeter|double",
+                                   "raw_convex_perimeter|double",
+                                   "raw_legendre_major|double",
+                                   "raw_legendre_minor|double",
+                                   "abd_area|double",
+                                   "abd_diameter|double",
+                                   "length|double",
+                                   "width|double",
+                                   "esd_diameter|double",
+                                   "fd_diameter|double",
+                                   "perimeter|double",
+                                   "convex_perimeter|double",
+                                   "intensity|double",
+                                   "sigma_intensity|double",
+                                   "sum_intensity|double",
+                                   "compactness|double",
+                                   "elongation|double",
+                                   "roughness|double",
+                                   "edge_gradient|double",
+                                   "elapsed_time|double",
+                                   "circle_fit|double",
+                                   "symmetry|double",
+                                   "circularity_hu|double",
+                                   "intensity_calimage|double",
+                                   "raw_convex_hull_area|double",
+                                   "raw_filled_area|double",
+                                   "filled_area|double",
+                                   "feret_max_angle|double",
+                                   "feret_min_angle|double",
+                                   "avg_red|double",
+                                   "avg_green|double",
+                                   "avg_blue|double",
+                                   "ch1_peak|double",
+                                   "ch1_width|double",
+                                   "ch1_area|double",
+                                   "ch2_peak|double",
+                                   "ch2_width|double",
+                                   "ch2_area|double",
+                                   "ch3_peak|double",
+                                   "ch3_width|double",
+                                   "ch3_area|double",
+                                   "timestamp|timestamp",
+                                   "collage_file|string",
+                                   "image_id|guid"};
 
 constexpr double kCalibration = 0.5544;  // µm per pixel, as in the vicko runs
 
@@ -47,10 +96,18 @@ struct Page {
 
 Page NewPage(const ExportSpec& spec) {
   Page page;
-  page.collage = Image{.width = spec.page_width, .height = spec.page_height, .channels = 3,
-                       .pixels = std::vector<uint8_t>(static_cast<size_t>(spec.page_width) * static_cast<size_t>(spec.page_height) * 3, 0)};
-  page.mask = Image{.width = spec.page_width, .height = spec.page_height, .channels = 1,
-                    .pixels = std::vector<uint8_t>(static_cast<size_t>(spec.page_width) * static_cast<size_t>(spec.page_height), 0)};
+  page.collage = Image{
+      .width = spec.page_width,
+      .height = spec.page_height,
+      .channels = 3,
+      .pixels = std::vector<uint8_t>(
+          static_cast<size_t>(spec.page_width) * static_cast<size_t>(spec.page_height) * 3, 0)};
+  page.mask =
+      Image{.width = spec.page_width,
+            .height = spec.page_height,
+            .channels = 1,
+            .pixels = std::vector<uint8_t>(
+                static_cast<size_t>(spec.page_width) * static_cast<size_t>(spec.page_height), 0)};
   return page;
 }
 
@@ -60,7 +117,8 @@ std::string PageName(const ExportSpec& spec, int page_number, bool mask) {
 
 void WriteBytes(const fs::path& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 void FlushPage(const fs::path& folder, const ExportSpec& spec, const Page& page, int page_number) {
@@ -115,7 +173,8 @@ fs::path WriteSyntheticExport(const fs::path& folder, const ExportSpec& spec) {
     int64_t area_px = 0;
     for (int row = 0; row < height; ++row) {
       for (int col = 0; col < width; ++col) {
-        const size_t at = static_cast<size_t>(y + row) * static_cast<size_t>(spec.page_width) + static_cast<size_t>(x + col);
+        const size_t at = static_cast<size_t>(y + row) * static_cast<size_t>(spec.page_width) +
+                          static_cast<size_t>(x + col);
         const double dx = (col + 0.5 - width / 2.0) / (width / 2.0 - 2.0);
         const double dy = (row + 0.5 - height / 2.0) / (height / 2.0 - 2.0);
         const bool inside = dx * dx + dy * dy <= 1.0;
@@ -132,27 +191,49 @@ fs::path WriteSyntheticExport(const fs::path& folder, const ExportSpec& spec) {
     const int src_x = 10 + static_cast<int>(id % 1000);
     const int src_y = 20 + static_cast<int>(id % 700);
 
-    std::vector<std::string> values = {
-        std::to_string(id), std::to_string(x), std::to_string(y), std::to_string(width), std::to_string(height),
-        std::to_string(src_x), std::to_string(src_y), std::to_string(id * 3), "1", "1", "0",
-        fmt::format("{:.4f}", kCalibration), "4.5000", "0"};
+    std::vector<std::string> values = {std::to_string(id),
+                                       std::to_string(x),
+                                       std::to_string(y),
+                                       std::to_string(width),
+                                       std::to_string(height),
+                                       std::to_string(src_x),
+                                       std::to_string(src_y),
+                                       std::to_string(id * 3),
+                                       "1",
+                                       "1",
+                                       "0",
+                                       fmt::format("{:.4f}", kCalibration),
+                                       "4.5000",
+                                       "0"};
     for (int i = 0; i < 3; ++i) {
       values.push_back("0.0000");
     }
     values.push_back(fmt::format("{:.4f}", static_cast<double>(area_px)));
-    for (const double v : {double(std::max(width, height)), double(std::min(width, height)), (width + height) / 2.0,
-                           2.0 * (width + height), 1.8 * (width + height), double(std::max(width, height)),
+    for (const double v : {double(std::max(width, height)),
+                           double(std::min(width, height)),
+                           (width + height) / 2.0,
+                           2.0 * (width + height),
+                           1.8 * (width + height),
+                           double(std::max(width, height)),
                            double(std::min(width, height))}) {
       values.push_back(fmt::format("{:.4f}", v));
     }
-    for (const double v : {area_um2, abd, std::max(width, height) * kCalibration, std::min(width, height) * kCalibration,
-                           esd, esd * 1.01, 2.0 * (width + height) * kCalibration, 1.8 * (width + height) * kCalibration}) {
+    for (const double v : {area_um2,
+                           abd,
+                           std::max(width, height) * kCalibration,
+                           std::min(width, height) * kCalibration,
+                           esd,
+                           esd * 1.01,
+                           2.0 * (width + height) * kCalibration,
+                           1.8 * (width + height) * kCalibration}) {
       values.push_back(fmt::format("{:.4f}", v));
     }
-    while (values.size() < 62) {  // intensities, shape factors, colours, channels: plausible constants
+    while (values.size() <
+           62) {  // intensities, shape factors, colours, channels: plausible constants
       values.push_back(fmt::format("{:.4f}", static_cast<double>(values.size() % 7) + 0.5));
     }
-    values.push_back(fmt::format("2025-04-11T15:{:02d}:{:02d}.{:03d}", (id / 60) % 60, id % 60, id % 1000));
+    values.push_back(
+        fmt::format("2025-04-11T15:{:02d}:{:02d}.{:03d}", (id / 60) % 60, id % 60, id % 1000));
     values.push_back(PageName(spec, page_number, false));
     if (spec.guids) {
       values.push_back(fmt::format("{:08X}-0000-4000-8000-{:012X}", spec.seed, id));
@@ -167,21 +248,26 @@ fs::path WriteSyntheticExport(const fs::path& folder, const ExportSpec& spec) {
   FlushPage(folder, spec, page, page_number);
 
   std::ofstream context(folder / (spec.run_name + ".ctx"), std::ios::binary);
-  context << "[Software]\r\nSoftwareName=VisualSpreadsheet\r\nSoftwareVersion=4.19.3\r\nCameraMagnification=10\r\n"
-          << "SerialNo=synthetic\r\n[General]\r\nRunStartTime=2025-04-11 13:53:33\r\nTimeZone= \r\n"
-          << "[Fluid]\r\nFlowCellType=FC100\r\nFlowCellDepth=100\r\nCalibrationConstant=0.5544\r\n"
-          << "UseDilutionCalculation=0\r\nSampleDilution=1\r\n[CaptureStats]\r\nRawImageTotal=1000\r\n";
+  context
+      << "[Software]\r\nSoftwareName=VisualSpreadsheet\r\nSoftwareVersion=4.19."
+         "3\r\nCameraMagnification=10\r\n"
+      << "SerialNo=synthetic\r\n[General]\r\nRunStartTime=2025-04-11 13:53:33\r\nTimeZone= \r\n"
+      << "[Fluid]\r\nFlowCellType=FC100\r\nFlowCellDepth=100\r\nCalibrationConstant=0.5544\r\n"
+      << "UseDilutionCalculation=0\r\nSampleDilution=1\r\n[CaptureStats]\r\nRawImageTotal=1000\r\n";
   if (spec.volume_imaged_ml > 0) {
     std::ofstream summary(folder / (spec.run_name + "_run_summary.txt"), std::ios::binary);
     summary << "Run:\r\n\tMode:  AutoImage\r\n"
             << fmt::format("\tFluid Volume Imaged: {:.4f} ml\r\n", spec.volume_imaged_ml)
-            << "\tParticle Count: " << spec.particles << "\r\n\r\nDate/Time:\r\n\tStart:  2025-04-11 15:53:33\r\n";
+            << "\tParticle Count: " << spec.particles
+            << "\r\n\r\nDate/Time:\r\n\tStart:  2025-04-11 15:53:33\r\n";
   }
   if (spec.classification) {
     std::ofstream cla(folder / (spec.run_name + ".cla"), std::ios::binary);
-    WriteClassifications(cla, {{.name = "synthetic",
-                                .classes = {{.name = "odd", .filters = {}, .particle_numbers = odd},
-                                            {.name = "even", .filters = {}, .particle_numbers = even}}}});
+    WriteClassifications(
+        cla,
+        {{.name = "synthetic",
+          .classes = {{.name = "odd", .filters = {}, .particle_numbers = odd},
+                      {.name = "even", .filters = {}, .particle_numbers = even}}}});
   }
   return list_path;
 }
@@ -204,6 +290,8 @@ fs::path SourceDir() {
   return dir && *dir ? fs::path(dir) : fs::current_path();
 }
 
-fs::path SharedData() { return SourceDir() / ".." / "shared" / "data"; }
+fs::path SharedData() {
+  return SourceDir() / ".." / "shared" / "data";
+}
 
 }  // namespace phytoflow::testing

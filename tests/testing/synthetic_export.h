@@ -18,15 +18,16 @@ struct ExportSpec {
   int min_side_px = 12;  // vignette sides are drawn from [min_side_px, max_side_px]
   int max_side_px = 48;
   uint32_t seed = 1;
-  bool guids = true;          // write the image_id column
-  bool masks = true;          // write _bin pages
-  bool crlf = false;          // CRLF line endings in the list
+  bool guids = true;                 // write the image_id column
+  bool masks = true;                 // write _bin pages
+  bool crlf = false;                 // CRLF line endings in the list
   double volume_imaged_ml = 0.1418;  // written to the run summary; <= 0: no summary
   bool classification = true;        // write a .cla with two classes
 };
 
 // Writes the export into `folder` (created if needed) and returns the path of the .lst.
-std::filesystem::path WriteSyntheticExport(const std::filesystem::path& folder, const ExportSpec& spec);
+std::filesystem::path WriteSyntheticExport(const std::filesystem::path& folder,
+                                           const ExportSpec& spec);
 
 // A fresh temporary folder, removed with everything in it on destruction.
 class TempDir {

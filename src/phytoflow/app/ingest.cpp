@@ -21,9 +21,10 @@ std::string ChooseSampleId(const Store& store, const Sample& sample) {
 }
 
 IngestReport IngestRun(Store& store, const RunFiles& files, const IngestOptions& options) {
-  RunReader reader(files,
-                   RunReadOptions{.strict = options.strict,
-                                  .threads = options.threads > 0 ? options.threads : DefaultThreadCount()});
+  RunReader reader(
+      files,
+      RunReadOptions{.strict = options.strict,
+                     .threads = options.threads > 0 ? options.threads : DefaultThreadCount()});
   Sample sample = reader.Metadata();
 
   WriteMode mode = WriteMode::kCreate;
@@ -50,7 +51,8 @@ IngestReport IngestRun(Store& store, const RunFiles& files, const IngestOptions&
     writer->AddParticles(std::span<const Particle>(batch.data(), filled));
     done += static_cast<int64_t>(filled);
     if (options.on_progress) {
-      options.on_progress({.run_name = sample.run_name, .done = done, .total = sample.particle_count});
+      options.on_progress(
+          {.run_name = sample.run_name, .done = done, .total = sample.particle_count});
     }
   }
   int64_t label_count = 0;
@@ -84,7 +86,9 @@ std::string_view IngestOutcomeName(IngestOutcome outcome) {
   return "ingested";
 }
 
-std::vector<IngestReport> IngestExport(Store& store, const std::filesystem::path& input, const IngestOptions& options) {
+std::vector<IngestReport> IngestExport(Store& store,
+                                       const std::filesystem::path& input,
+                                       const IngestOptions& options) {
   const ExportSource source(input);
   std::vector<IngestReport> reports;
   for (const RunFiles& files : source.Runs()) {

@@ -8,15 +8,15 @@
 // exactly as it was before that run. A run already in the store (same particle fingerprint) is
 // left unchanged unless `replace` is set.
 
+#include "phytoflow/core/sample.h"
+#include "phytoflow/storage/store.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "phytoflow/core/sample.h"
-#include "phytoflow/storage/store.h"
 
 namespace phytoflow {
 
@@ -38,13 +38,15 @@ std::string_view IngestOutcomeName(IngestOutcome outcome);
 
 struct IngestReport {
   IngestOutcome outcome = IngestOutcome::kIngested;
-  Sample sample;                      // as stored (without particles)
-  int64_t labels = 0;                 // labels written from the .cla
+  Sample sample;       // as stored (without particles)
+  int64_t labels = 0;  // labels written from the .cla
   int64_t particles_without_image = 0;
 };
 
 // Ingests every run found in `input` (a run folder, a folder of runs, or a .zip). Throws
 // Error on the first run that cannot be read or written; runs before it stay stored.
-std::vector<IngestReport> IngestExport(Store& store, const std::filesystem::path& input, const IngestOptions& options);
+std::vector<IngestReport> IngestExport(Store& store,
+                                       const std::filesystem::path& input,
+                                       const IngestOptions& options);
 
 }  // namespace phytoflow

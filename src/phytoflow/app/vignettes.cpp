@@ -1,8 +1,8 @@
 #include "phytoflow/app/vignettes.h"
 
-#include <fstream>
-
 #include "phytoflow/core/error.h"
+
+#include <fstream>
 
 namespace phytoflow {
 
@@ -13,7 +13,9 @@ std::string VignetteFileName(const Sample& sample, const Particle& particle) {
   return sample.run_name + "_" + std::to_string(particle.number) + ".png";
 }
 
-VignetteExport ExportVignettes(const Store& store, const std::string& sample_id, const std::filesystem::path& folder) {
+VignetteExport ExportVignettes(const Store& store,
+                               const std::string& sample_id,
+                               const std::filesystem::path& folder) {
   const auto sample = store.FindSample(sample_id);
   Check(sample.has_value(), ErrorCode::kNotFound, "no sample '" + sample_id + "' in the store");
   std::filesystem::create_directories(folder);

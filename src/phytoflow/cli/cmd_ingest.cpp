@@ -1,11 +1,11 @@
-#include <iostream>
-
-#include <fmt/core.h>
-
 #include "phytoflow/app/ingest.h"
 #include "phytoflow/cli/commands.h"
 #include "phytoflow/cli/json_output.h"
 #include "phytoflow/cli/progress_bar.h"
+
+#include <iostream>
+
+#include <fmt/core.h>
 
 namespace phytoflow {
 namespace {
@@ -26,12 +26,18 @@ void PrintReport(const IngestReport& report) {
   const Sample& sample = report.sample;
   fmt::print("{} {} ({})\n", IngestOutcomeName(report.outcome), sample.id, sample.source_path);
   fmt::print("  particles        {}\n", sample.particle_count);
-  fmt::print("  volume imaged    {} ml ({})\n", Number(sample.volume_imaged_ml, "{:.4f}"),
+  fmt::print("  volume imaged    {} ml ({})\n",
+             Number(sample.volume_imaged_ml, "{:.4f}"),
              VolumeSourceName(sample.volume_source));
-  fmt::print("  concentration    {} particles/ml{}\n", Number(sample.particles_per_ml, "{:.1f}"),
-             sample.dilution_factor != 1.0 ? fmt::format(" (dilution x{:.4g})", sample.dilution_factor) : "");
+  fmt::print("  concentration    {} particles/ml{}\n",
+             Number(sample.particles_per_ml, "{:.1f}"),
+             sample.dilution_factor != 1.0
+                 ? fmt::format(" (dilution x{:.4g})", sample.dilution_factor)
+                 : "");
   if (report.outcome != IngestOutcome::kUnchanged) {
-    fmt::print("  labels           {} from {} classification(s)\n", report.labels, sample.classifications.size());
+    fmt::print("  labels           {} from {} classification(s)\n",
+               report.labels,
+               sample.classifications.size());
     for (const std::string& warning : sample.warnings) {
       fmt::print("  warning: {}\n", warning);
     }
@@ -43,10 +49,11 @@ void PrintReport(const IngestReport& report) {
 void Run(const IngestArguments& arguments) {
   const std::unique_ptr<Store> store = OpenStore(arguments.store);
   ProgressBar progress;
-  const IngestOptions options{
-      .replace = arguments.replace,
-      .strict = arguments.strict,
-      .on_progress = [&](const IngestProgress& p) { progress.Update(p.run_name, p.done, p.total); }};
+  const IngestOptions options{.replace = arguments.replace,
+                              .strict = arguments.strict,
+                              .on_progress = [&](const IngestProgress& p) {
+                                progress.Update(p.run_name, p.done, p.total);
+                              }};
   std::vector<IngestReport> reports;
   for (const std::string& path : arguments.paths) {
     for (IngestReport& report : IngestExport(*store, path, options)) {
@@ -76,12 +83,16 @@ void Run(const IngestArguments& arguments) {
 void AddIngestCommand(CLI::App& app) {
   auto arguments = std::make_shared<IngestArguments>();
   CLI::App* command = app.add_subcommand(
-      "ingest", "Read FlowCam exports (run folders, folders of runs, or .zip files) into the store");
+      "ingest",
+      "Read FlowCam exports (run folders, folders of runs, or .zip files) into the store");
   command->add_option("PATH", arguments->paths, "Export folder or .zip")->required();
   AddStoreOption(*command, arguments->store);
-  command->add_flag("--json", arguments->json, "Print one JSON object per run (an array for several)");
-  command->add_flag("--replace", arguments->replace, "Read runs that are already stored again and replace them");
-  command->add_flag("--strict", arguments->strict, "Fail on a missing or unreadable collage instead of warning");
+  command->add_flag(
+      "--json", arguments->json, "Print one JSON object per run (an array for several)");
+  command->add_flag(
+      "--replace", arguments->replace, "Read runs that are already stored again and replace them");
+  command->add_flag(
+      "--strict", arguments->strict, "Fail on a missing or unreadable collage instead of warning");
   command->callback([arguments] { Run(*arguments); });
 }
 

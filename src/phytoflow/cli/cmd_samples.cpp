@@ -1,10 +1,10 @@
-#include <iostream>
-
-#include <fmt/core.h>
-
 #include "phytoflow/cli/commands.h"
 #include "phytoflow/cli/json_output.h"
 #include "phytoflow/core/error.h"
+
+#include <iostream>
+
+#include <fmt/core.h>
 
 namespace phytoflow {
 namespace {
@@ -30,10 +30,18 @@ void ListSamples(const SampleArguments& arguments) {
     std::cout << all.dump(2) << "\n";
     return;
   }
-  fmt::print("{:<60} {:>9} {:>10} {:>12}  {}\n", "SAMPLE", "PARTICLES", "VOLUME_ML", "PARTICLES/ML", "RUN START (UTC)");
+  fmt::print("{:<60} {:>9} {:>10} {:>12}  {}\n",
+             "SAMPLE",
+             "PARTICLES",
+             "VOLUME_ML",
+             "PARTICLES/ML",
+             "RUN START (UTC)");
   for (const Sample& sample : samples) {
-    fmt::print("{:<60} {:>9} {:>10} {:>12}  {}\n", sample.id, sample.particle_count,
-               Number(sample.volume_imaged_ml, "{:.4f}"), Number(sample.particles_per_ml, "{:.1f}"),
+    fmt::print("{:<60} {:>9} {:>10} {:>12}  {}\n",
+               sample.id,
+               sample.particle_count,
+               Number(sample.volume_imaged_ml, "{:.4f}"),
+               Number(sample.particles_per_ml, "{:.1f}"),
                sample.run_start_utc.empty() ? "-" : sample.run_start_utc);
   }
 }
@@ -41,7 +49,8 @@ void ListSamples(const SampleArguments& arguments) {
 void ShowSample(const SampleArguments& arguments) {
   const std::unique_ptr<Store> store = OpenStore(arguments.store);
   const auto sample = store->FindSample(arguments.sample_id);
-  Check(sample.has_value(), ErrorCode::kNotFound,
+  Check(sample.has_value(),
+        ErrorCode::kNotFound,
         "no sample '" + arguments.sample_id + "' in the store (see `phytoflow samples`)");
   const std::vector<LabelCount> counts = store->CountLabels(sample->id);
   if (arguments.json) {
@@ -63,8 +72,9 @@ void ShowSample(const SampleArguments& arguments) {
   line("run start (UTC)", sample->run_start_utc);
   line("run start (local)", sample->run_start_local);
   line("particles", std::to_string(sample->particle_count));
-  line("volume imaged", Number(sample->volume_imaged_ml, "{:.4f} ml") + " (" +
-                            std::string(VolumeSourceName(sample->volume_source)) + ")");
+  line("volume imaged",
+       Number(sample->volume_imaged_ml, "{:.4f} ml") + " (" +
+           std::string(VolumeSourceName(sample->volume_source)) + ")");
   line("volume processed", Number(sample->volume_processed_ml, "{:.4f} ml"));
   line("dilution factor", fmt::format("{:.4g}", sample->dilution_factor));
   line("concentration", Number(sample->particles_per_ml, "{:.1f} particles/ml"));
@@ -100,7 +110,8 @@ void AddShowCommand(CLI::App& app) {
   auto arguments = std::make_shared<SampleArguments>();
   CLI::App* command = app.add_subcommand(
       "show", "Show a sample: metadata, volume, concentration, calibration and label counts");
-  command->add_option("SAMPLE", arguments->sample_id, "Sample id (see `phytoflow samples`)")->required();
+  command->add_option("SAMPLE", arguments->sample_id, "Sample id (see `phytoflow samples`)")
+      ->required();
   AddStoreOption(*command, arguments->store);
   command->add_flag("--json", arguments->json, "Print a JSON object");
   command->callback([arguments] { ShowSample(*arguments); });

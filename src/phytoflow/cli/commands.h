@@ -3,12 +3,12 @@
 // The phytoflow command line: one Add*Command per verb, wired in main.cpp. Commands parse
 // options, call one app-layer use case, and print; no business logic lives here.
 
+#include "phytoflow/storage/store.h"
+
 #include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
-
-#include "phytoflow/storage/store.h"
 
 namespace phytoflow {
 

@@ -96,7 +96,8 @@ nlohmann::json IngestReportJson(const IngestReport& report) {
   json["outcome"] = std::string(IngestOutcomeName(report.outcome));
   json["labels"] = report.labels;
   json["particles_without_image"] = report.particles_without_image;
-  json["warnings"] = report.outcome == IngestOutcome::kUnchanged ? std::vector<std::string>{} : report.sample.warnings;
+  json["warnings"] = report.outcome == IngestOutcome::kUnchanged ? std::vector<std::string>{}
+                                                                 : report.sample.warnings;
   return json;
 }
 

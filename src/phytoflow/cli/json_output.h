@@ -3,13 +3,13 @@
 // JSON views of what the commands print with --json. Keys are snake_case and stable: scripts
 // and the later HTTP API rely on them.
 
-#include <vector>
-
-#include <nlohmann/json.hpp>
-
 #include "phytoflow/app/ingest.h"
 #include "phytoflow/core/label.h"
 #include "phytoflow/core/sample.h"
+
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace phytoflow {
 

@@ -1,13 +1,13 @@
 // phytoflow: FlowCam exports → validated taxonomic composition. This is the composition root:
 // it wires the commands to the store adapters and maps failures to exit codes.
 
-#include <iostream>
-
-#include <CLI/CLI.hpp>
-
 #include "phytoflow/cli/commands.h"
 #include "phytoflow/core/error.h"
 #include "phytoflow/core/version.h"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
 
 namespace {
 
@@ -16,7 +16,8 @@ constexpr const char* kExitCodeHelp =
     "  0  success\n"
     "  1  internal error (a bug; please report it)\n"
     "  2  bad command line\n"
-    "  3  invalid input: a malformed export file or option value (the message names file, line, field)\n"
+    "  3  invalid input: a malformed export file or option value (the message names file, line, "
+    "field)\n"
     "  4  not found: no such file, folder or sample\n"
     "  5  conflict with what is stored\n"
     "  6  store unavailable: cannot be opened or written (locked, full, unreachable)\n"

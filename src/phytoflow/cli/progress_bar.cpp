@@ -1,10 +1,9 @@
 #include "phytoflow/cli/progress_bar.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 
 #include <fmt/core.h>
+#include <unistd.h>
 
 namespace phytoflow {
 namespace {
@@ -16,7 +15,9 @@ constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
 
 ProgressBar::ProgressBar() : enabled_(isatty(STDERR_FILENO) == 1) {}
 
-ProgressBar::~ProgressBar() { Finish(); }
+ProgressBar::~ProgressBar() {
+  Finish();
+}
 
 void ProgressBar::Update(const std::string& label, int64_t done, int64_t total) {
   if (!enabled_) {
@@ -37,9 +38,16 @@ void ProgressBar::Update(const std::string& label, int64_t done, int64_t total) 
   const int filled = static_cast<int>(fraction * kBarWidth);
   const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0.0;
   std::string shown = label.size() > 32 ? "…" + label.substr(label.size() - 31) : label;
-  fmt::print(stderr, "\r{:<32} [{}{}] {:3.0f}% {}/{} {:.0f} particles/s ETA {:.0f}s \x1b[K", shown,
-             std::string(static_cast<size_t>(filled), '#'), std::string(static_cast<size_t>(kBarWidth - filled), ' '),
-             fraction * 100.0, done, total, rate, eta);
+  fmt::print(stderr,
+             "\r{:<32} [{}{}] {:3.0f}% {}/{} {:.0f} particles/s ETA {:.0f}s \x1b[K",
+             shown,
+             std::string(static_cast<size_t>(filled), '#'),
+             std::string(static_cast<size_t>(kBarWidth - filled), ' '),
+             fraction * 100.0,
+             done,
+             total,
+             rate,
+             eta);
   std::fflush(stderr);
   drawn_ = true;
 }

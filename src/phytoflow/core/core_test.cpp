@@ -1,11 +1,11 @@
-#include <cmath>
-
-#include <gtest/gtest.h>
-
 #include "phytoflow/core/diagnostic.h"
 #include "phytoflow/core/error.h"
 #include "phytoflow/core/particle.h"
 #include "phytoflow/core/sample.h"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
 
 namespace phytoflow {
 namespace {
@@ -49,7 +49,8 @@ TEST(Check, ThrowsWithCodeAndMessage) {
 }
 
 TEST(Diagnostic, FormatsFileLineField) {
-  Diagnostic d{.file = "run.lst", .line = 12, .field = "esd_diameter", .message = "expected a number"};
+  Diagnostic d{
+      .file = "run.lst", .line = 12, .field = "esd_diameter", .message = "expected a number"};
   EXPECT_EQ(d.ToString(), "run.lst:12: field 'esd_diameter': expected a number");
   Diagnostic whole_file{.file = "run.ctx", .message = "empty"};
   EXPECT_EQ(whole_file.ToString(), "run.ctx: empty");

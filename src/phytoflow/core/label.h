@@ -11,12 +11,12 @@ inline constexpr const char* kLabelSourceVisualSpreadsheet = "VisualSpreadsheet"
 
 // A class name given to one particle, with its provenance.
 struct Label {
-  int64_t particle_number = 0;    // the list's `id`
-  std::string name;               // class name, e.g. "Dolichospermum"
-  std::string source;             // kLabelSourceVisualSpreadsheet, a model, an expert tool
-  std::string classification;     // the classification's or model's name
-  std::string author;             // who made it (person or software)
-  std::string created_at;         // ISO 8601 UTC, when it was recorded
+  int64_t particle_number = 0;        // the list's `id`
+  std::string name;                   // class name, e.g. "Dolichospermum"
+  std::string source;                 // kLabelSourceVisualSpreadsheet, a model, an expert tool
+  std::string classification;         // the classification's or model's name
+  std::string author;                 // who made it (person or software)
+  std::string created_at;             // ISO 8601 UTC, when it was recorded
   std::optional<double> probability;  // for model predictions
 
   bool operator==(const Label&) const = default;

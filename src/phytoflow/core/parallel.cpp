@@ -45,6 +45,8 @@ void ParallelFor(size_t count, int threads, const std::function<void(size_t)>& b
   }
 }
 
-int DefaultThreadCount() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+int DefaultThreadCount() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 }  // namespace phytoflow

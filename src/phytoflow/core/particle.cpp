@@ -11,7 +11,9 @@ double SphereVolumeUm3(double diameter_um) {
 
 namespace {
 
-bool SameValue(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+bool SameValue(double a, double b) {
+  return a == b || (std::isnan(a) && std::isnan(b));
+}
 
 }  // namespace
 

@@ -34,7 +34,7 @@ struct Particle {
   std::string collage_file;  // collage page name, no directory
   PixelBox box;              // vignette in the collage page
   int64_t particles_per_chain = 1;
-  std::string timestamp;     // naive ISO 8601 as written by VisualSpreadsheet
+  std::string timestamp;  // naive ISO 8601 as written by VisualSpreadsheet
 
   // Sizes every later step needs; NaN when the list lacks them.
   double esd_um = kMissing;
@@ -45,9 +45,9 @@ struct Particle {
   // Every numeric field of the list, aligned with Sample::measurement_names.
   std::vector<double> measurements;
 
-  std::vector<ChainCode> outlines;   // from the .edg, one per blob; may be empty
-  std::vector<uint8_t> image_png;    // vignette cut from the collage; empty when unavailable
-  std::vector<uint8_t> mask_png;     // same crop of the _bin mask; empty when unavailable
+  std::vector<ChainCode> outlines;  // from the .edg, one per blob; may be empty
+  std::vector<uint8_t> image_png;   // vignette cut from the collage; empty when unavailable
+  std::vector<uint8_t> mask_png;    // same crop of the _bin mask; empty when unavailable
 
   // Equal when every field is; two missing (NaN) values count as equal.
   bool operator==(const Particle& other) const;

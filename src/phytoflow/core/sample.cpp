@@ -35,7 +35,9 @@ std::optional<VolumeSource> ParseVolumeSource(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<double> ParticlesPerMl(int64_t count, std::optional<double> volume_ml, double dilution) {
+std::optional<double> ParticlesPerMl(int64_t count,
+                                     std::optional<double> volume_ml,
+                                     double dilution) {
   if (!volume_ml || *volume_ml <= 0.0) {
     return std::nullopt;
   }

@@ -17,8 +17,8 @@ struct ContextEntry {
 
 // A file of the export that is kept with the sample as bytes (calibration images as PNG).
 struct SampleFile {
-  std::string name;  // original file name, e.g. "cal_image_000001.tif"
-  std::string kind;  // "calibration_image"
+  std::string name;        // original file name, e.g. "cal_image_000001.tif"
+  std::string kind;        // "calibration_image"
   std::string media_type;  // "image/png"
   std::vector<uint8_t> bytes;
   bool operator==(const SampleFile&) const = default;
@@ -26,12 +26,12 @@ struct SampleFile {
 
 // How the imaged volume was obtained, best first.
 enum class VolumeSource {
-  kNone,                 // no way to know it: no concentration is given
-  kRunSummary,           // "_run_summary.txt: Fluid Volume Imaged"
-  kSummaryCsv,           // "_summary.csv: Sample Volume Imaged ml"
-  kContextManual,        // .ctx UseManualVolume / FluidVolumeImaged_ml
-  kContextEfficiency,    // .ctx (SampleVolumeAspirated − CalibrationFluidVolume) × Efficiency
-  kContextGeometry,      // .ctx frames × capture region × depth × VolumeCF
+  kNone,               // no way to know it: no concentration is given
+  kRunSummary,         // "_run_summary.txt: Fluid Volume Imaged"
+  kSummaryCsv,         // "_summary.csv: Sample Volume Imaged ml"
+  kContextManual,      // .ctx UseManualVolume / FluidVolumeImaged_ml
+  kContextEfficiency,  // .ctx (SampleVolumeAspirated − CalibrationFluidVolume) × Efficiency
+  kContextGeometry,    // .ctx frames × capture region × depth × VolumeCF
 };
 std::string_view VolumeSourceName(VolumeSource source);
 std::optional<VolumeSource> ParseVolumeSource(std::string_view name);
@@ -52,7 +52,7 @@ struct Sample {
   std::string flow_cell;
   std::optional<double> flow_cell_depth_um;
   std::optional<double> flow_rate_ml_per_min;
-  std::string run_start_utc;    // .ctx RunStartTime, naive (VS writes UTC)
+  std::string run_start_utc;  // .ctx RunStartTime, naive (VS writes UTC)
   std::string run_end_utc;
   std::string run_start_local;  // from the summaries (local time), when present
   std::optional<int64_t> frames_total;
@@ -81,6 +81,8 @@ struct Sample {
 };
 
 // Concentration in particles per ml of the original sample, or nullopt without a volume.
-std::optional<double> ParticlesPerMl(int64_t count, std::optional<double> volume_ml, double dilution);
+std::optional<double> ParticlesPerMl(int64_t count,
+                                     std::optional<double> volume_ml,
+                                     double dilution);
 
 }  // namespace phytoflow

@@ -5,7 +5,9 @@
 
 namespace phytoflow {
 
-std::string_view Version() { return PHYTOFLOW_VERSION_STRING; }
+std::string_view Version() {
+  return PHYTOFLOW_VERSION_STRING;
+}
 
 std::string NowUtcIso8601() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());

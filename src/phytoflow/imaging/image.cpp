@@ -1,9 +1,9 @@
 #include "phytoflow/imaging/image.h"
 
+#include "phytoflow/core/error.h"
+
 #include <algorithm>
 #include <string>
-
-#include "phytoflow/core/error.h"
 
 namespace phytoflow {
 
@@ -17,16 +17,16 @@ bool Image::IsValid() const {
   if (width <= 0 || height <= 0 || (channels != 1 && channels != 3)) {
     return false;
   }
-  return pixels.size() == static_cast<size_t>(width) * static_cast<size_t>(height) *
-                              static_cast<size_t>(channels);
+  return pixels.size() ==
+         static_cast<size_t>(width) * static_cast<size_t>(height) * static_cast<size_t>(channels);
 }
 
 Image Crop(const Image& image, const PixelBox& box) {
   if (!image.IsValid()) {
     throw Error(ErrorCode::kInvalidInput,
                 "cannot crop: image " + std::to_string(image.width) + "x" +
-                    std::to_string(image.height) + "x" + std::to_string(image.channels) +
-                    " with " + std::to_string(image.pixels.size()) + " bytes is malformed");
+                    std::to_string(image.height) + "x" + std::to_string(image.channels) + " with " +
+                    std::to_string(image.pixels.size()) + " bytes is malformed");
   }
   // Checked even though the header makes it the caller's job: a bad box from a list file
   // must not read out of bounds in release builds.
@@ -34,8 +34,8 @@ Image Crop(const Image& image, const PixelBox& box) {
     throw Error(ErrorCode::kInvalidInput,
                 "cannot crop box (x=" + std::to_string(box.x) + ", y=" + std::to_string(box.y) +
                     ", " + std::to_string(box.width) + "x" + std::to_string(box.height) +
-                    ") from a " + std::to_string(image.width) + "x" +
-                    std::to_string(image.height) + " image: box is empty or outside");
+                    ") from a " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                    " image: box is empty or outside");
   }
   const size_t channels = static_cast<size_t>(image.channels);
   const size_t src_stride = static_cast<size_t>(image.width) * channels;

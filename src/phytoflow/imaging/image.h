@@ -1,9 +1,9 @@
 #pragma once
 
+#include "phytoflow/core/particle.h"
+
 #include <cstdint>
 #include <vector>
-
-#include "phytoflow/core/particle.h"
 
 namespace phytoflow {
 

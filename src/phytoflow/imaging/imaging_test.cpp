@@ -1,3 +1,8 @@
+#include "phytoflow/core/error.h"
+#include "phytoflow/imaging/image.h"
+#include "phytoflow/imaging/png.h"
+#include "phytoflow/imaging/tiff.h"
+
 #include <chrono>
 #include <climits>
 #include <cstdint>
@@ -7,11 +12,6 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-
-#include "phytoflow/core/error.h"
-#include "phytoflow/imaging/image.h"
-#include "phytoflow/imaging/png.h"
-#include "phytoflow/imaging/tiff.h"
 
 namespace phytoflow {
 namespace {
@@ -187,8 +187,7 @@ TEST(Crop, CopiesRgbPixels) {
   // Row 0: (0,1,2) (3,4,5) (6,7,8); row 1: (9,10,11) (12,13,14) (15,16,17).
   const Image image = MakeCounting(3, 2, 3);
   const Image crop = Crop(image, {.x = 2, .y = 0, .width = 1, .height = 2});
-  EXPECT_EQ(crop,
-            (Image{.width = 1, .height = 2, .channels = 3, .pixels = {6, 7, 8, 15, 16, 17}}));
+  EXPECT_EQ(crop, (Image{.width = 1, .height = 2, .channels = 3, .pixels = {6, 7, 8, 15, 16, 17}}));
 }
 
 TEST(Crop, RefusesBoxOutsideImage) {

@@ -1,5 +1,7 @@
 #include "phytoflow/imaging/png.h"
 
+#include "phytoflow/core/error.h"
+
 #include <algorithm>
 #include <array>
 #include <iterator>
@@ -11,8 +13,6 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <zlib.h>
-
-#include "phytoflow/core/error.h"
 
 namespace phytoflow {
 namespace {
@@ -56,8 +56,7 @@ void CheckPngChunks(std::span<const uint8_t> bytes) {
   while (true) {
     if (bytes.size() - offset < 12) {
       throw Error(ErrorCode::kInvalidInput,
-                  "corrupt PNG: truncated at byte " + std::to_string(offset) +
-                      " (no IEND chunk)");
+                  "corrupt PNG: truncated at byte " + std::to_string(offset) + " (no IEND chunk)");
     }
     const uint32_t length = ReadBigEndian32(bytes.data() + offset);
     const std::string type(reinterpret_cast<const char*>(bytes.data()) + offset + 4, 4);
@@ -73,8 +72,7 @@ void CheckPngChunks(std::span<const uint8_t> bytes) {
     const uint32_t stored_crc = ReadBigEndian32(bytes.data() + offset + 8 + length);
     if (Crc32(bytes.subspan(offset + 4, size_t{length} + 4)) != stored_crc) {
       throw Error(ErrorCode::kInvalidInput,
-                  "corrupt PNG: bad CRC in chunk '" + type + "' at byte " +
-                      std::to_string(offset));
+                  "corrupt PNG: bad CRC in chunk '" + type + "' at byte " + std::to_string(offset));
     }
     if (type == "IEND") {
       return;
@@ -107,7 +105,8 @@ void WriteChunk(uint8_t* at, const char (&type)[5], const uint8_t* data, size_t 
 class Deflater {
  public:
   Deflater() {
-    if (deflateInit2(&stream_, kPngCompressionLevel, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (deflateInit2(&stream_, kPngCompressionLevel, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
       throw Error(ErrorCode::kInternal, "cannot initialise zlib");
     }
   }
@@ -166,8 +165,8 @@ std::vector<uint8_t> EncodePng(const Image& image) {
   uint8_t header[13] = {};
   WriteBigEndian32(header, static_cast<uint32_t>(image.width));
   WriteBigEndian32(header + 4, static_cast<uint32_t>(image.height));
-  header[8] = 8;                             // bits per sample
-  header[9] = image.channels == 3 ? 2 : 0;   // colour type: RGB or gray
+  header[8] = 8;                            // bits per sample
+  header[9] = image.channels == 3 ? 2 : 0;  // colour type: RGB or gray
   WriteChunk(png.data() + sizeof(kPngSignature), "IHDR", header, sizeof header);
 
   stream.next_in = filtered.data();
@@ -201,15 +200,13 @@ Image DecodePng(std::span<const uint8_t> bytes) {
   }
   cv::Mat decoded;
   try {
-    const cv::Mat encoded(1,
-                          static_cast<int>(bytes.size()),
-                          CV_8UC1,
-                          const_cast<uint8_t*>(bytes.data()));
+    const cv::Mat encoded(
+        1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data()));
     decoded = cv::imdecode(encoded, cv::IMREAD_UNCHANGED);
     if (decoded.empty()) {
-      throw Error(ErrorCode::kInvalidInput,
-                  "corrupt PNG: OpenCV could not decode the " + std::to_string(bytes.size()) +
-                      " bytes");
+      throw Error(
+          ErrorCode::kInvalidInput,
+          "corrupt PNG: OpenCV could not decode the " + std::to_string(bytes.size()) + " bytes");
     }
     if (decoded.depth() == CV_16U) {
       decoded.convertTo(decoded, CV_8U, 1.0 / 257.0);  // 65535 -> 255
@@ -238,8 +235,8 @@ Image DecodePng(std::span<const uint8_t> bytes) {
   } catch (const cv::Exception& error) {
     throw Error(ErrorCode::kInvalidInput, std::string("corrupt PNG: ") + error.what());
   }
-  Image image{.width = decoded.cols, .height = decoded.rows, .channels = decoded.channels(),
-              .pixels = {}};
+  Image image{
+      .width = decoded.cols, .height = decoded.rows, .channels = decoded.channels(), .pixels = {}};
   const auto* data = decoded.ptr<uint8_t>(0);
   image.pixels.assign(data, data + decoded.total() * decoded.elemSize());
   return image;

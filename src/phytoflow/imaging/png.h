@@ -1,10 +1,10 @@
 #pragma once
 
+#include "phytoflow/imaging/image.h"
+
 #include <cstdint>
 #include <span>
 #include <vector>
-
-#include "phytoflow/imaging/image.h"
 
 namespace phytoflow {
 

@@ -1,6 +1,6 @@
 #include "phytoflow/imaging/tiff.h"
 
-#include <tiffio.h>
+#include "phytoflow/core/error.h"
 
 #include <algorithm>
 #include <cstdarg>
@@ -13,7 +13,7 @@
 #include <system_error>
 #include <utility>
 
-#include "phytoflow/core/error.h"
+#include <tiffio.h>
 
 namespace phytoflow {
 namespace {
@@ -34,11 +34,8 @@ struct TiffMessages {
   std::string errors;
 };
 
-int CollectError(TIFF* /*tif*/,
-                 void* user_data,
-                 const char* module,
-                 const char* format,
-                 va_list args) {
+int CollectError(
+    TIFF* /*tif*/, void* user_data, const char* module, const char* format, va_list args) {
   auto* messages = static_cast<TiffMessages*>(user_data);
   if (messages == nullptr || messages->errors.size() >= kMaxErrorTextBytes) {
     return 1;
@@ -273,8 +270,8 @@ int OutputChannels(const PageInfo& info) {
   if (!info.has_photometric) {
     return info.samples_per_pixel >= 3 ? 3 : 1;  // what libtiff guesses too
   }
-  const bool gray = info.photometric == PHOTOMETRIC_MINISBLACK ||
-                    info.photometric == PHOTOMETRIC_MINISWHITE;
+  const bool gray =
+      info.photometric == PHOTOMETRIC_MINISBLACK || info.photometric == PHOTOMETRIC_MINISWHITE;
   return gray ? 1 : 3;
 }
 
@@ -427,9 +424,9 @@ Image DecodeTiff(std::span<const uint8_t> bytes, const std::string& name) {
   static constexpr uint8_t kLittle[] = {'I', 'I'};
   static constexpr uint8_t kBig[] = {'M', 'M'};
   if (bytes.size() < 8) {
-    throw Error(ErrorCode::kInvalidInput,
-                name + ": not a TIFF (" + std::to_string(bytes.size()) +
-                    " bytes, a TIFF header needs 8)");
+    throw Error(
+        ErrorCode::kInvalidInput,
+        name + ": not a TIFF (" + std::to_string(bytes.size()) + " bytes, a TIFF header needs 8)");
   }
   if (!std::equal(kLittle, kLittle + 2, bytes.begin()) &&
       !std::equal(kBig, kBig + 2, bytes.begin())) {
@@ -502,8 +499,8 @@ std::vector<uint8_t> EncodeTiff(const Image& image) {
   if (!image.IsValid()) {
     throw Error(ErrorCode::kInvalidInput,
                 "cannot encode TIFF: image " + std::to_string(image.width) + "x" +
-                    std::to_string(image.height) + "x" + std::to_string(image.channels) +
-                    " with " + std::to_string(image.pixels.size()) +
+                    std::to_string(image.height) + "x" + std::to_string(image.channels) + " with " +
+                    std::to_string(image.pixels.size()) +
                     " bytes is malformed (expected 1 or 3 channels)");
   }
   TiffMessages messages;
@@ -520,8 +517,8 @@ std::vector<uint8_t> EncodeTiff(const Image& image) {
   TIFFSetField(tif.get(), TIFFTAG_IMAGELENGTH, height);
   TIFFSetField(tif.get(), TIFFTAG_SAMPLESPERPIXEL, channels);
   TIFFSetField(tif.get(), TIFFTAG_BITSPERSAMPLE, uint16_t{8});
-  TIFFSetField(tif.get(), TIFFTAG_PHOTOMETRIC,
-               channels == 1 ? PHOTOMETRIC_MINISBLACK : PHOTOMETRIC_RGB);
+  TIFFSetField(
+      tif.get(), TIFFTAG_PHOTOMETRIC, channels == 1 ? PHOTOMETRIC_MINISBLACK : PHOTOMETRIC_RGB);
   TIFFSetField(tif.get(), TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
   TIFFSetField(tif.get(), TIFFTAG_COMPRESSION, COMPRESSION_LZW);
   TIFFSetField(tif.get(), TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);

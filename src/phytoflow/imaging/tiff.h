@@ -1,11 +1,11 @@
 #pragma once
 
+#include "phytoflow/imaging/image.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <span>
 #include <string>
-
-#include "phytoflow/imaging/image.h"
 
 namespace phytoflow {
 

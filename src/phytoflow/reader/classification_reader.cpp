@@ -1,9 +1,9 @@
 #include "phytoflow/reader/classification_reader.h"
 
-#include <ostream>
-
 #include "phytoflow/core/error.h"
 #include "phytoflow/reader/text.h"
+
+#include <ostream>
 
 namespace phytoflow {
 namespace {
@@ -77,7 +77,8 @@ std::vector<Classification> ReadClassifications(std::istream& input, const std::
   return classifications;
 }
 
-void WriteClassifications(std::ostream& output, const std::vector<Classification>& classifications) {
+void WriteClassifications(std::ostream& output,
+                          const std::vector<Classification>& classifications) {
   output << "v3\n" << classifications.size() << "\n";
   for (const Classification& classification : classifications) {
     output << classification.name << "\n" << classification.classes.size() << "\n";

@@ -4,6 +4,8 @@
 // page ahead on a background thread, so decoding the next page overlaps with cutting and
 // encoding the vignettes of the current one.
 
+#include "phytoflow/imaging/image.h"
+
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -12,16 +14,14 @@
 #include <thread>
 #include <vector>
 
-#include "phytoflow/imaging/image.h"
-
 namespace phytoflow {
 
 // A decoded page, or why there is none.
 struct CollagePage {
   std::string name;
-  Image collage;           // empty when missing or unreadable
-  Image mask;              // empty when there is no usable _bin page
-  std::string problem;     // why `collage` is empty: "is missing", "cannot be read: ..."
+  Image collage;             // empty when missing or unreadable
+  Image mask;                // empty when there is no usable _bin page
+  std::string problem;       // why `collage` is empty: "is missing", "cannot be read: ..."
   std::string mask_problem;  // why an existing mask was not used
 };
 
@@ -51,7 +51,7 @@ class CollageLoader {
   std::mutex mutex_;
   std::condition_variable_any changed_;
   std::deque<CollagePage> ready_;
-  size_t taken_ = 0;  // pages handed out in order so far
+  size_t taken_ = 0;     // pages handed out in order so far
   std::jthread worker_;  // last: started after everything it uses
 };
 

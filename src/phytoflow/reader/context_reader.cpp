@@ -4,7 +4,8 @@
 
 namespace phytoflow {
 
-std::optional<std::string> KeyValueFile::Find(std::string_view section, std::string_view key) const {
+std::optional<std::string> KeyValueFile::Find(std::string_view section,
+                                              std::string_view key) const {
   for (const ContextEntry& entry : entries_) {
     if (EqualsIgnoreCase(entry.section, section) && EqualsIgnoreCase(entry.key, key)) {
       const std::string_view value = Trim(entry.value);
@@ -17,7 +18,8 @@ std::optional<std::string> KeyValueFile::Find(std::string_view section, std::str
   return std::nullopt;
 }
 
-std::optional<double> KeyValueFile::FindNumber(std::string_view section, std::string_view key) const {
+std::optional<double> KeyValueFile::FindNumber(std::string_view section,
+                                               std::string_view key) const {
   const auto value = Find(section, key);
   return value ? ParseLeadingNumber(*value) : std::nullopt;
 }
@@ -38,8 +40,11 @@ KeyValueFile ReadContext(std::istream& input, const std::string& file, Diagnosti
     }
     const auto equals = text.find('=');
     if (equals == std::string_view::npos || equals == 0) {
-      Warn(diagnostics, file, lines.LineNumber(), "", "expected 'Key=Value' or '[Section]', found '" +
-                                                          std::string(text) + "'; line ignored");
+      Warn(diagnostics,
+           file,
+           lines.LineNumber(),
+           "",
+           "expected 'Key=Value' or '[Section]', found '" + std::string(text) + "'; line ignored");
       continue;
     }
     // Values are kept verbatim apart from surrounding blanks (VS writes empty values as "Key= ").
@@ -50,7 +55,9 @@ KeyValueFile ReadContext(std::istream& input, const std::string& file, Diagnosti
   return KeyValueFile(std::move(entries));
 }
 
-KeyValueFile ReadRunSummary(std::istream& input, const std::string& file, Diagnostics& diagnostics) {
+KeyValueFile ReadRunSummary(std::istream& input,
+                            const std::string& file,
+                            Diagnostics& diagnostics) {
   std::vector<ContextEntry> entries;
   LineReader lines(input);
   std::string line;
@@ -67,7 +74,10 @@ KeyValueFile ReadRunSummary(std::istream& input, const std::string& file, Diagno
     }
     const auto colon = text.find(':');
     if (colon == std::string_view::npos) {
-      Warn(diagnostics, file, lines.LineNumber(), "",
+      Warn(diagnostics,
+           file,
+           lines.LineNumber(),
+           "",
            "expected 'Label: value', found '" + std::string(text) + "'; line ignored");
       continue;
     }
@@ -78,7 +88,9 @@ KeyValueFile ReadRunSummary(std::istream& input, const std::string& file, Diagno
   return KeyValueFile(std::move(entries));
 }
 
-KeyValueFile ReadSummaryCsv(std::istream& input, const std::string& file, Diagnostics& diagnostics) {
+KeyValueFile ReadSummaryCsv(std::istream& input,
+                            const std::string& file,
+                            Diagnostics& diagnostics) {
   (void)file;
   (void)diagnostics;
   std::vector<ContextEntry> entries;

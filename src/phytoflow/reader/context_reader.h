@@ -3,14 +3,14 @@
 // Readers of the small text files of a run: the .ctx settings (INI), the two run summaries and
 // the operator's notes. All accept CRLF and LF.
 
+#include "phytoflow/core/diagnostic.h"
+#include "phytoflow/core/sample.h"
+
 #include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "phytoflow/core/diagnostic.h"
-#include "phytoflow/core/sample.h"
 
 namespace phytoflow {
 

@@ -1,6 +1,7 @@
 #include "phytoflow/reader/export_source.h"
 
-#include <zip.h>
+#include "phytoflow/core/error.h"
+#include "phytoflow/reader/text.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -9,8 +10,7 @@
 #include <memory>
 #include <system_error>
 
-#include "phytoflow/core/error.h"
-#include "phytoflow/reader/text.h"
+#include <zip.h>
 
 namespace phytoflow {
 namespace fs = std::filesystem;
@@ -83,8 +83,8 @@ void CollectRuns(const fs::path& folder, int depth, std::vector<RunFiles>& runs)
   bool lists_are_csv = false;
   if (lists.empty()) {
     for (const fs::path& file : files) {
-      if (HasExtension(file, ".csv") && !EndsWithIgnoreCase(file.filename().string(), "_summary.csv") &&
-          IsParticleCsv(file)) {
+      if (HasExtension(file, ".csv") &&
+          !EndsWithIgnoreCase(file.filename().string(), "_summary.csv") && IsParticleCsv(file)) {
         lists.push_back(file);
         lists_are_csv = true;
       }
@@ -136,7 +136,8 @@ struct ZipFileCloser {
 
 // An entry name that stays inside the destination: relative, no "..", no drive letters.
 bool IsSafeEntryName(const std::string& name) {
-  if (name.empty() || name.front() == '/' || name.front() == '\\' || name.find(':') != std::string::npos) {
+  if (name.empty() || name.front() == '/' || name.front() == '\\' ||
+      name.find(':') != std::string::npos) {
     return false;
   }
   for (const auto& part : fs::path(name)) {
@@ -163,7 +164,8 @@ void UnpackZip(const fs::path& zip, const fs::path& destination) {
     zip_error_init_with_code(&error, open_error);
     const std::string message = zip_error_strerror(&error);
     zip_error_fini(&error);
-    throw Error(ErrorCode::kInvalidInput, zip.string() + ": not a readable zip archive (" + message + ")");
+    throw Error(ErrorCode::kInvalidInput,
+                zip.string() + ": not a readable zip archive (" + message + ")");
   }
   const zip_int64_t entries = zip_get_num_entries(archive.get(), 0);
   std::vector<char> buffer(1 << 16);
@@ -171,8 +173,9 @@ void UnpackZip(const fs::path& zip, const fs::path& destination) {
     const char* raw_name = zip_get_name(archive.get(), static_cast<zip_uint64_t>(i), 0);
     const std::string name = raw_name ? raw_name : "";
     if (!IsSafeEntryName(name)) {
-      throw Error(ErrorCode::kInvalidInput,
-                  zip.string() + ": entry '" + name + "' would be written outside the export folder");
+      throw Error(
+          ErrorCode::kInvalidInput,
+          zip.string() + ": entry '" + name + "' would be written outside the export folder");
     }
     const fs::path target = destination / name;
     if (name.back() == '/') {
@@ -184,7 +187,8 @@ void UnpackZip(const fs::path& zip, const fs::path& destination) {
         zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(i), 0));
     if (!file) {
       throw Error(ErrorCode::kInvalidInput,
-                  zip.string() + ": cannot read entry '" + name + "' (" + zip_strerror(archive.get()) + ")");
+                  zip.string() + ": cannot read entry '" + name + "' (" +
+                      zip_strerror(archive.get()) + ")");
     }
     std::ofstream out(target, std::ios::binary);
     while (true) {
@@ -198,7 +202,8 @@ void UnpackZip(const fs::path& zip, const fs::path& destination) {
       out.write(buffer.data(), read);
     }
     if (!out) {
-      throw Error(ErrorCode::kUnavailable, "cannot write " + target.string() + " while unpacking " + zip.string());
+      throw Error(ErrorCode::kUnavailable,
+                  "cannot write " + target.string() + " while unpacking " + zip.string());
     }
   }
 }
@@ -216,7 +221,8 @@ ExportSource::ExportSource(const fs::path& input) {
     }
     std::string pattern = (fs::temp_directory_path() / "phytoflow-zip-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) {
-      throw Error(ErrorCode::kUnavailable, "cannot create a temporary folder to unpack " + input.string());
+      throw Error(ErrorCode::kUnavailable,
+                  "cannot create a temporary folder to unpack " + input.string());
     }
     unpacked_ = pattern;
     try {
@@ -232,8 +238,9 @@ ExportSource::ExportSource(const fs::path& input) {
     if (!unpacked_.empty()) {
       fs::remove_all(unpacked_, error);
     }
-    throw Error(ErrorCode::kInvalidInput,
-                input.string() + ": no FlowCam particle list (.lst, .flb or VS particle .csv) found");
+    throw Error(
+        ErrorCode::kInvalidInput,
+        input.string() + ": no FlowCam particle list (.lst, .flb or VS particle .csv) found");
   }
 }
 

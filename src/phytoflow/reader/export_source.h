@@ -16,13 +16,13 @@ struct RunFiles {
   std::filesystem::path folder;
   std::filesystem::path list;  // .lst, .flb (VS library) or, without either, the VS 4.x .csv
   bool list_is_csv = false;
-  std::optional<std::filesystem::path> context;        // .ctx
-  std::optional<std::filesystem::path> classification; // .cla
-  std::optional<std::filesystem::path> outlines;       // .edg
-  std::optional<std::filesystem::path> run_summary;    // _run_summary.txt
-  std::optional<std::filesystem::path> summary_csv;    // _summary.csv
-  std::optional<std::filesystem::path> particle_csv;   // VS 4.x particle .csv beside a .lst
-  std::optional<std::filesystem::path> notes;          // _notes.txt
+  std::optional<std::filesystem::path> context;           // .ctx
+  std::optional<std::filesystem::path> classification;    // .cla
+  std::optional<std::filesystem::path> outlines;          // .edg
+  std::optional<std::filesystem::path> run_summary;       // _run_summary.txt
+  std::optional<std::filesystem::path> summary_csv;       // _summary.csv
+  std::optional<std::filesystem::path> particle_csv;      // VS 4.x particle .csv beside a .lst
+  std::optional<std::filesystem::path> notes;             // _notes.txt
   std::vector<std::filesystem::path> calibration_images;  // cal_image_NNNNNN.tif
 };
 

@@ -1,10 +1,10 @@
 #include "phytoflow/reader/list_reader.h"
 
+#include "phytoflow/core/error.h"
+
 #include <array>
 #include <cctype>
 #include <utility>
-
-#include "phytoflow/core/error.h"
 
 namespace phytoflow {
 namespace {
@@ -80,7 +80,9 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 58> kCsvTitl
 }};
 
 // CSV columns that repeat what other columns say as text (date and time of day).
-bool IsRedundantCsvTitle(std::string_view title) { return title == "Date" || title == "Time"; }
+bool IsRedundantCsvTitle(std::string_view title) {
+  return title == "Date" || title == "Time";
+}
 
 }  // namespace
 
@@ -100,25 +102,30 @@ ListReader::ListReader(std::istream& input, std::string file)
   std::vector<std::string_view> parts;
   SplitInto(line, '|', parts);
   if (parts.size() != 2 || Trim(parts[0]) != "num-fields") {
-    FailAt(file_, 2,
+    FailAt(file_,
+           2,
            "expected 'num-fields|N', found '" + line +
                "' (lists older than format 017 are not supported)");
   }
   const auto count = ParseInt(parts[1]);
   if (!count || *count < 1 || *count > kMaxListFields) {
-    FailAt(file_, 2, "expected a field count between 1 and 1000, found '" + std::string(parts[1]) + "'");
+    FailAt(file_,
+           2,
+           "expected a field count between 1 and 1000, found '" + std::string(parts[1]) + "'");
   }
   std::vector<ListColumn> columns;
   for (int64_t i = 0; i < *count; ++i) {
     if (!lines_.Next(line)) {
-      FailAt(file_, lines_.LineNumber() + 1,
-             "file ends inside the header: expected " + std::to_string(*count) + " field lines, found " +
-                 std::to_string(i));
+      FailAt(file_,
+             lines_.LineNumber() + 1,
+             "file ends inside the header: expected " + std::to_string(*count) +
+                 " field lines, found " + std::to_string(i));
     }
     SplitInto(line, '|', parts);
     const auto type = parts.size() == 2 ? ParseFieldType(parts[1]) : std::nullopt;
     if (!type || Trim(parts[0]).empty()) {
-      FailAt(file_, lines_.LineNumber(), "expected a 'name|type' header line, found '" + line + "'");
+      FailAt(
+          file_, lines_.LineNumber(), "expected a 'name|type' header line, found '" + line + "'");
     }
     columns.push_back(ListColumn{.name = std::string(Trim(parts[0])), .type = *type});
   }

@@ -9,16 +9,16 @@
 //   Particle particle;
 //   while (list.Next(particle)) { ... }
 
+#include "phytoflow/core/particle.h"
+#include "phytoflow/reader/particle_decoder.h"
+#include "phytoflow/reader/text.h"
+
 #include <cstdint>
 #include <istream>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "phytoflow/core/particle.h"
-#include "phytoflow/reader/particle_decoder.h"
-#include "phytoflow/reader/text.h"
 
 namespace phytoflow {
 

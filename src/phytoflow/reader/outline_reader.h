@@ -3,21 +3,22 @@
 // Streaming reader of .edg outline files: "particle_id,n,start_x,start_y,<n Freeman digits>",
 // one line per blob, grouped by particle id in list order.
 
+#include "phytoflow/core/diagnostic.h"
+#include "phytoflow/core/particle.h"
+#include "phytoflow/reader/text.h"
+
 #include <cstdint>
 #include <istream>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "phytoflow/core/diagnostic.h"
-#include "phytoflow/core/particle.h"
-#include "phytoflow/reader/text.h"
-
 namespace phytoflow {
 
 // Parses one .edg line. nullopt (with the reason in `problem`) when it is malformed: wrong field
 // count, a number that does not parse, or a chain whose length or digits disagree with n.
-std::optional<std::pair<int64_t, ChainCode>> ParseOutlineLine(std::string_view line, std::string& problem);
+std::optional<std::pair<int64_t, ChainCode>> ParseOutlineLine(std::string_view line,
+                                                              std::string& problem);
 
 class OutlineReader {
  public:

@@ -1,13 +1,13 @@
 #include "phytoflow/reader/particle_decoder.h"
 
+#include "phytoflow/core/error.h"
+#include "phytoflow/reader/text.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <numbers>
 #include <utility>
-
-#include "phytoflow/core/error.h"
-#include "phytoflow/reader/text.h"
 
 namespace phytoflow {
 namespace {
@@ -164,7 +164,9 @@ ParticleDecoder::ParticleDecoder(std::vector<ListColumn> columns, std::string fi
   }
 }
 
-void ParticleDecoder::Fail(int64_t line, const std::string& field, const std::string& message) const {
+void ParticleDecoder::Fail(int64_t line,
+                           const std::string& field,
+                           const std::string& message) const {
   throw Error(ErrorCode::kInvalidInput,
               file_ + ":" + std::to_string(line) + ": field '" + field + "': " + message);
 }
@@ -209,7 +211,8 @@ void ParticleDecoder::Decode(std::span<const std::string_view> values,
         // VS writes some integer columns of the CSV with decimals; accept an integral double.
         const auto as_double = ParseDouble(text);
         if (!as_double || std::trunc(*as_double) != *as_double || std::abs(*as_double) > 9.0e15) {
-          Fail(line, column.source.name,
+          Fail(line,
+               column.source.name,
                std::string("expected ") + std::string(FieldTypeName(FieldType::kInt32)) +
                    ", found '" + std::string(text) + "'");
         }
@@ -217,7 +220,8 @@ void ParticleDecoder::Decode(std::span<const std::string_view> values,
     }
     const auto number = ParseDouble(text);
     if (!number) {
-      Fail(line, column.source.name,
+      Fail(line,
+           column.source.name,
            std::string("expected ") + std::string(FieldTypeName(column.source.type)) + ", found '" +
                std::string(text) + "'");
     }

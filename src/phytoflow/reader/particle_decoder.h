@@ -4,14 +4,14 @@
 // Both list formats describe their columns with the .lst field names, so the mapping from
 // VisualSpreadsheet names to our measurement names (units in the name) lives here once.
 
+#include "phytoflow/core/particle.h"
+
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "phytoflow/core/particle.h"
 
 namespace phytoflow {
 
@@ -47,7 +47,18 @@ class ParticleDecoder {
   void Decode(std::span<const std::string_view> values, int64_t line, Particle& particle) const;
 
  private:
-  enum class Role { kId, kImageX, kImageY, kImageW, kImageH, kCollage, kGuid, kTimestamp, kMeasurement, kIgnored };
+  enum class Role {
+    kId,
+    kImageX,
+    kImageY,
+    kImageW,
+    kImageH,
+    kCollage,
+    kGuid,
+    kTimestamp,
+    kMeasurement,
+    kIgnored
+  };
   struct Column {
     ListColumn source;
     Role role = Role::kIgnored;

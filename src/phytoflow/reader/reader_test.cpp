@@ -1,8 +1,3 @@
-#include <cmath>
-#include <sstream>
-
-#include <gtest/gtest.h>
-
 #include "phytoflow/core/error.h"
 #include "phytoflow/reader/classification_reader.h"
 #include "phytoflow/reader/context_reader.h"
@@ -10,6 +5,11 @@
 #include "phytoflow/reader/outline_reader.h"
 #include "phytoflow/reader/text.h"
 #include "phytoflow/reader/volume.h"
+
+#include <cmath>
+#include <sstream>
+
+#include <gtest/gtest.h>
 
 namespace phytoflow {
 namespace {
@@ -46,8 +46,8 @@ TEST(Text, ParsesNumbersWithoutLocaleAndRejectsJunk) {
 }
 
 TEST(Text, LinesAreValidUtf8EvenFromWindows1252Files) {
-  EXPECT_EQ(ToValidUtf8("5 \xb5m"), "5 \xc2\xb5m");          // Latin-1 µ
-  EXPECT_EQ(ToValidUtf8("5 \xc2\xb5m"), "5 \xc2\xb5m");      // already UTF-8
+  EXPECT_EQ(ToValidUtf8("5 \xb5m"), "5 \xc2\xb5m");        // Latin-1 µ
+  EXPECT_EQ(ToValidUtf8("5 \xc2\xb5m"), "5 \xc2\xb5m");    // already UTF-8
   EXPECT_EQ(ToValidUtf8("\xe2\x82"), "\xc3\xa2\xc2\x82");  // truncated sequence
   std::istringstream in("Station: Gen\xe8ve\r\n");
   LineReader lines(in);
@@ -57,14 +57,16 @@ TEST(Text, LinesAreValidUtf8EvenFromWindows1252Files) {
 }
 
 TEST(ListReader, RenamesRepeatedColumns) {
-  std::istringstream in("017\nnum-fields|8\nid|int32\nimage_x|int32\nimage_y|int32\nimage_w|int32\n"
-                        "image_h|int32\nesd_diameter|double\nesd_diameter|double\ncollage_file|string\n");
+  std::istringstream in(
+      "017\nnum-fields|8\nid|int32\nimage_x|int32\nimage_y|int32\nimage_w|int32\n"
+      "image_h|int32\nesd_diameter|double\nesd_diameter|double\ncollage_file|string\n");
   ListReader list(in, "x.lst");
   EXPECT_EQ(list.Decoder().MeasurementNames(), (std::vector<std::string>{"esd_um", "esd_um_2"}));
 }
 
 TEST(Text, SplitsQuotedCsv) {
-  EXPECT_EQ(SplitCsvLine("a,\"b,c\",\"d\"\"e\","), (std::vector<std::string>{"a", "b,c", "d\"e", ""}));
+  EXPECT_EQ(SplitCsvLine("a,\"b,c\",\"d\"\"e\","),
+            (std::vector<std::string>{"a", "b,c", "d\"e", ""}));
 }
 
 TEST(ListReader, ReadsByHeaderNameWithCrlf) {
@@ -105,7 +107,8 @@ TEST(ListReader, NamesFileLineAndFieldOfABadValue) {
   ListReader list(in, "run.lst");
   Particle particle;
   const std::string message = ErrorOf([&] { list.Next(particle); });
-  EXPECT_NE(message.find("run.lst:11: field 'esd_diameter': expected a number, found 'n/a'"), std::string::npos)
+  EXPECT_NE(message.find("run.lst:11: field 'esd_diameter': expected a number, found 'n/a'"),
+            std::string::npos)
       << message;
 }
 
@@ -117,7 +120,9 @@ TEST(ListReader, ReportsTruncatedRows) {
   Particle particle;
   ASSERT_TRUE(list.Next(particle));
   const std::string message = ErrorOf([&] { list.Next(particle); });
-  EXPECT_NE(message.find("run.lst:12: expected 8 values, found 6 (truncated row?)"), std::string::npos) << message;
+  EXPECT_NE(message.find("run.lst:12: expected 8 values, found 6 (truncated row?)"),
+            std::string::npos)
+      << message;
 }
 
 TEST(ListReader, RejectsBrokenHeaders) {
@@ -130,10 +135,12 @@ TEST(ListReader, RejectsBrokenHeaders) {
   EXPECT_NE(header_error("").find("h.lst:1: empty file"), std::string::npos);
   EXPECT_NE(header_error("017\n").find("h.lst:2:"), std::string::npos);
   EXPECT_NE(header_error("017\nnum-fields|x\n").find("field count"), std::string::npos);
-  EXPECT_NE(header_error("017\nnum-fields|3\nid|int32\n").find("ends inside the header"), std::string::npos);
+  EXPECT_NE(header_error("017\nnum-fields|3\nid|int32\n").find("ends inside the header"),
+            std::string::npos);
   EXPECT_NE(header_error("017\nnum-fields|1\nid|float\n").find("h.lst:3: expected a 'name|type'"),
             std::string::npos);
-  EXPECT_NE(header_error("017\nnum-fields|1\nid|int32\n").find("no 'image_x' field"), std::string::npos);
+  EXPECT_NE(header_error("017\nnum-fields|1\nid|int32\n").find("no 'image_x' field"),
+            std::string::npos);
   // Pre-017 lists are colon separated without a num-fields line (flowcam-formats.md §3.10).
   EXPECT_NE(header_error("1\n2\n1:0.55:30\n").find("not supported"), std::string::npos);
 }
@@ -158,9 +165,10 @@ TEST(CsvListReader, MapsTitlesToListNames) {
 }
 
 TEST(Context, LooksUpKeysIgnoringCaseAndKeepsEverything) {
-  std::istringstream in("[Software]\r\nSoftwareVersion=4.19.3\r\nDSPFirmwareVersion=55\r\n[General]\r\n"
-                        "TimeZone= \r\nRunStartTime=2025-04-11 13:53:33\r\ngarbage line\r\n[Fluid]\r\n"
-                        "PumpFlowRate=0.1500\r\n");
+  std::istringstream in(
+      "[Software]\r\nSoftwareVersion=4.19.3\r\nDSPFirmwareVersion=55\r\n[General]\r\n"
+      "TimeZone= \r\nRunStartTime=2025-04-11 13:53:33\r\ngarbage line\r\n[Fluid]\r\n"
+      "PumpFlowRate=0.1500\r\n");
   Diagnostics diagnostics;
   const KeyValueFile context = ReadContext(in, "run.ctx", diagnostics);
   EXPECT_EQ(context.Find("software", "dspfirmwareversion"), "55");
@@ -173,9 +181,10 @@ TEST(Context, LooksUpKeysIgnoringCaseAndKeepsEverything) {
 }
 
 TEST(RunSummary, ReadsBlocksWithUnitsAndRepeats) {
-  std::istringstream in("Run:\n\tMode:  AutoImage\n\tFluid Volume Imaged: 0.1418 ml\n\tEfficiency: 22.2%   \n"
-                        "Images:\n\tParticles Per Image:  0.23\n\tParticles Per Image:  0.23\n"
-                        "Environment:\n\tSoftware: VisualSpreadsheet 4.19.3\n");
+  std::istringstream in(
+      "Run:\n\tMode:  AutoImage\n\tFluid Volume Imaged: 0.1418 ml\n\tEfficiency: 22.2%   \n"
+      "Images:\n\tParticles Per Image:  0.23\n\tParticles Per Image:  0.23\n"
+      "Environment:\n\tSoftware: VisualSpreadsheet 4.19.3\n");
   Diagnostics diagnostics;
   const KeyValueFile summary = ReadRunSummary(in, "s.txt", diagnostics);
   EXPECT_EQ(summary.FindNumber("Run", "Fluid Volume Imaged"), 0.1418);
@@ -186,10 +195,11 @@ TEST(RunSummary, ReadsBlocksWithUnitsAndRepeats) {
 }
 
 TEST(SummaryCsv, SeparatesKeyValuesStatsAndSettings) {
-  std::istringstream in("List File,run.lst\r\nStart Time,2025-04-11  15:53:33\r\n\r\nParticles / ml,7054\r\n"
-                        "Sample Volume Imaged ml,0.1418\r\nSummary Stats,Mean,Min,Max,StdDev,% CV\r\n"
-                        "Area (ABD),8.76,0.92,416.05,20.50,233.89\r\n"
-                        "Particle Segmentation,Dark Threshold 20.00\r\n");
+  std::istringstream in(
+      "List File,run.lst\r\nStart Time,2025-04-11  15:53:33\r\n\r\nParticles / ml,7054\r\n"
+      "Sample Volume Imaged ml,0.1418\r\nSummary Stats,Mean,Min,Max,StdDev,% CV\r\n"
+      "Area (ABD),8.76,0.92,416.05,20.50,233.89\r\n"
+      "Particle Segmentation,Dark Threshold 20.00\r\n");
   Diagnostics diagnostics;
   const KeyValueFile summary = ReadSummaryCsv(in, "s.csv", diagnostics);
   EXPECT_EQ(summary.FindNumber("", "Sample Volume Imaged ml"), 0.1418);
@@ -221,8 +231,8 @@ TEST(Outlines, ParsesChainsAndStreamsByParticle) {
   ASSERT_TRUE(parsed.has_value()) << problem;
   EXPECT_EQ(parsed->first, 1);
   EXPECT_EQ(parsed->second.start_x, 554);
-  EXPECT_FALSE(ParseOutlineLine("1,3,5,5,129", problem).has_value());   // 9 is no direction
-  EXPECT_FALSE(ParseOutlineLine("1,4,5,5,123", problem).has_value());   // length disagrees
+  EXPECT_FALSE(ParseOutlineLine("1,3,5,5,129", problem).has_value());  // 9 is no direction
+  EXPECT_FALSE(ParseOutlineLine("1,4,5,5,123", problem).has_value());  // length disagrees
   std::istringstream in("1,2,0,0,15\r\n1,1,3,3,7\r\n3,2,9,9,37\r\nbad\r\n");
   OutlineReader reader(in, "r.edg");
   Diagnostics diagnostics;
@@ -233,10 +243,13 @@ TEST(Outlines, ParsesChainsAndStreamsByParticle) {
   EXPECT_EQ(diagnostics.size(), 1u);
 }
 
-KeyValueFile Kv(std::vector<ContextEntry> entries) { return KeyValueFile(std::move(entries)); }
+KeyValueFile Kv(std::vector<ContextEntry> entries) {
+  return KeyValueFile(std::move(entries));
+}
 
 TEST(Volume, PrefersRunSummaryThenSummaryCsv) {
-  const auto run_summary = Kv({{"Run", "Fluid Volume Imaged", "0.2510 ml"}, {"Run", "Sample Volume Processed", "0.9965 ml"}});
+  const auto run_summary = Kv({{"Run", "Fluid Volume Imaged", "0.2510 ml"},
+                               {"Run", "Sample Volume Processed", "0.9965 ml"}});
   const auto csv = Kv({{"", "Sample Volume Imaged ml", "0.1418"}});
   VolumeEstimate estimate = EstimateVolumeImaged({}, run_summary, csv, std::nullopt);
   EXPECT_EQ(estimate.imaged_ml, 0.2510);
@@ -268,18 +281,27 @@ TEST(Volume, DerivesFromContextAsTheSpecSays) {
                             {"CaptureStats", "VolumeCF", "0.8676"}});
   estimate = EstimateVolumeImaged(geometry, {}, {}, 0.5544);
   EXPECT_EQ(estimate.source, VolumeSource::kContextGeometry);
-  EXPECT_NEAR(*estimate.imaged_ml, 4342 * 1277.0 * 957.0 * 0.5544 * 0.5544 * 100 * 0.8676 / 1e12, 1e-9);
+  EXPECT_NEAR(
+      *estimate.imaged_ml, 4342 * 1277.0 * 957.0 * 0.5544 * 0.5544 * 100 * 0.8676 / 1e12, 1e-9);
   EXPECT_NEAR(*estimate.imaged_ml, 0.1418, 0.1418 * 0.005);
 
   EXPECT_FALSE(EstimateVolumeImaged({}, {}, {}, std::nullopt).imaged_ml.has_value());
 }
 
 TEST(Volume, DilutionOnlyWhenTheRunAsksForIt) {
-  EXPECT_NEAR(DilutionFactor(Kv({{"Fluid", "UseDilutionCalculation", "1"}, {"Fluid", "SampleDilution", "0.3333"}})),
-              3.0003, 1e-4);
-  EXPECT_EQ(DilutionFactor(Kv({{"Fluid", "UseDilutionCalculation", "0"}, {"Fluid", "SampleDilution", "0.5"}})), 1.0);
-  EXPECT_EQ(DilutionFactor(Kv({{"Fluid", "UseDilutionCalculation", "1"}, {"Fluid", "SampleDilution", "1"}})), 1.0);
-  EXPECT_EQ(DilutionFactor(Kv({{"Fluid", "UseDilutionCalculation", "1"}, {"Fluid", "SampleDilution", "0"}})), 1.0);
+  EXPECT_NEAR(DilutionFactor(Kv({{"Fluid", "UseDilutionCalculation", "1"},
+                                 {"Fluid", "SampleDilution", "0.3333"}})),
+              3.0003,
+              1e-4);
+  EXPECT_EQ(DilutionFactor(
+                Kv({{"Fluid", "UseDilutionCalculation", "0"}, {"Fluid", "SampleDilution", "0.5"}})),
+            1.0);
+  EXPECT_EQ(DilutionFactor(
+                Kv({{"Fluid", "UseDilutionCalculation", "1"}, {"Fluid", "SampleDilution", "1"}})),
+            1.0);
+  EXPECT_EQ(DilutionFactor(
+                Kv({{"Fluid", "UseDilutionCalculation", "1"}, {"Fluid", "SampleDilution", "0"}})),
+            1.0);
 }
 
 }  // namespace

@@ -1,15 +1,15 @@
 #include "phytoflow/reader/run_reader.h"
 
-#include <algorithm>
-#include <cmath>
-#include <sstream>
-
 #include "phytoflow/core/error.h"
 #include "phytoflow/imaging/png.h"
 #include "phytoflow/imaging/tiff.h"
 #include "phytoflow/reader/context_reader.h"
 #include "phytoflow/reader/text.h"
 #include "phytoflow/reader/volume.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
 
 namespace phytoflow {
 namespace fs = std::filesystem;
@@ -148,8 +148,9 @@ void RunReader::ReadSmallFiles() {
   if (sample_.software.empty()) {
     sample_.software = "VisualSpreadsheet";
   }
-  sample_.instrument_serial = context.Find("Software", "SerialNo")
-                                  .value_or(run_summary.Find("Environment", "SerialNo").value_or(""));
+  sample_.instrument_serial =
+      context.Find("Software", "SerialNo")
+          .value_or(run_summary.Find("Environment", "SerialNo").value_or(""));
   sample_.magnification = context.FindNumber("Software", "CameraMagnification");
   if (!sample_.magnification) {
     sample_.magnification = run_summary.FindNumber("Environment", "Magnification");
@@ -163,8 +164,9 @@ void RunReader::ReadSmallFiles() {
   }
   sample_.run_start_utc = NormaliseTime(context.Find("General", "RunStartTime").value_or(""));
   sample_.run_end_utc = NormaliseTime(context.Find("General", "RunEndTime").value_or(""));
-  sample_.run_start_local = NormaliseTime(
-      run_summary.Find("Date/Time", "Start").value_or(summary_csv.Find("", "Start Time").value_or("")));
+  sample_.run_start_local =
+      NormaliseTime(run_summary.Find("Date/Time", "Start")
+                        .value_or(summary_csv.Find("", "Start Time").value_or("")));
   if (const auto frames = context.FindNumber("CaptureStats", "RawImageTotal")) {
     sample_.frames_total = static_cast<int64_t>(*frames);
   } else if (const auto total = run_summary.FindNumber("Images", "Total")) {
@@ -191,12 +193,17 @@ void RunReader::ReadSmallFiles() {
                                          .media_type = "image/png",
                                          .bytes = EncodePng(image)});
     } catch (const Error& error) {
-      Warn(diagnostics_, path.filename().string(), 0, "", std::string("calibration image ignored: ") + error.what());
+      Warn(diagnostics_,
+           path.filename().string(),
+           0,
+           "",
+           std::string("calibration image ignored: ") + error.what());
     }
   }
 
   // The volume needs the list's calibration, so ScanList completes it.
-  const VolumeEstimate volume = EstimateVolumeImaged(context, run_summary, summary_csv, std::nullopt);
+  const VolumeEstimate volume =
+      EstimateVolumeImaged(context, run_summary, summary_csv, std::nullopt);
   sample_.volume_processed_ml = volume.processed_ml;
   sample_.volume_imaged_ml = volume.imaged_ml;
   sample_.volume_source = volume.source;
@@ -217,7 +224,8 @@ void RunReader::ScanList() {
                                            sample_.measurement_names.end(),
                                            "calibration_um_per_px") -
                                  sample_.measurement_names.begin();
-  const bool has_calibration = calibration_index < static_cast<long>(sample_.measurement_names.size());
+  const bool has_calibration =
+      calibration_index < static_cast<long>(sample_.measurement_names.size());
 
   uint64_t guid_hash = kFnvOffset;
   uint64_t number_hash = kFnvOffset;
@@ -247,7 +255,8 @@ void RunReader::ScanList() {
   }
   std::sort(numbers_.begin(), numbers_.end());
 
-  sample_.run_name = first_collage.empty() ? files_.list.stem().string() : RunNameFromCollage(first_collage);
+  sample_.run_name =
+      first_collage.empty() ? files_.list.stem().string() : RunNameFromCollage(first_collage);
   if (all_guids && sample_.particle_count > 0) {
     sample_.fingerprint = FingerprintHex(guid_hash);
   } else {
@@ -272,18 +281,28 @@ void RunReader::ScanList() {
 
   const std::string list_name = files_.list.filename().string();
   if (sample_.volume_source == VolumeSource::kNone) {
-    Warn(diagnostics_, list_name, 0, "",
+    Warn(diagnostics_,
+         list_name,
+         0,
+         "",
          "no imaged volume in the summaries or the .ctx: concentrations are unavailable");
   } else if (sample_.volume_source != VolumeSource::kRunSummary &&
              sample_.volume_source != VolumeSource::kSummaryCsv) {
-    Warn(diagnostics_, list_name, 0, "",
-         "imaged volume derived from the .ctx (" + std::string(VolumeSourceName(sample_.volume_source)) +
-             "), no run summary gives it");
+    Warn(diagnostics_,
+         list_name,
+         0,
+         "",
+         "imaged volume derived from the .ctx (" +
+             std::string(VolumeSourceName(sample_.volume_source)) + "), no run summary gives it");
   }
   if (summary_particle_count_ && *summary_particle_count_ != sample_.particle_count) {
-    Warn(diagnostics_, list_name, 0, "",
-         "the run summary counts " + std::to_string(*summary_particle_count_) + " particles, the list holds " +
-             std::to_string(sample_.particle_count) + " (a filtered export); concentrations use the list");
+    Warn(diagnostics_,
+         list_name,
+         0,
+         "",
+         "the run summary counts " + std::to_string(*summary_particle_count_) +
+             " particles, the list holds " + std::to_string(sample_.particle_count) +
+             " (a filtered export); concentrations use the list");
   }
   int64_t unknown_numbers = 0;
   for (const Classification& classification : classifications_) {
@@ -294,7 +313,10 @@ void RunReader::ScanList() {
     }
   }
   if (unknown_numbers > 0) {
-    Warn(diagnostics_, files_.classification->filename().string(), 0, "",
+    Warn(diagnostics_,
+         files_.classification->filename().string(),
+         0,
+         "",
          std::to_string(unknown_numbers) + " classified particle ids are not in the list; ignored");
   }
   if (files_.particle_csv) {
@@ -325,8 +347,12 @@ void RunReader::CompareWithCsv() {
       }
       if (from_list.number != from_csv.number || from_list.guid != from_csv.guid ||
           from_list.box != from_csv.box || from_list.collage_file != from_csv.collage_file) {
-        Warn(diagnostics_, csv_name, row + 1, "",
-             "particle " + std::to_string(from_list.number) + " disagrees with the list; the list is used");
+        Warn(diagnostics_,
+             csv_name,
+             row + 1,
+             "",
+             "particle " + std::to_string(from_list.number) +
+                 " disagrees with the list; the list is used");
         return;
       }
     }
@@ -337,12 +363,17 @@ void RunReader::CompareWithCsv() {
 
 std::vector<Label> RunReader::Labels() const {
   std::vector<Label> all;
-  VisitLabels(1024, [&](std::span<const Label> labels) { all.insert(all.end(), labels.begin(), labels.end()); });
+  VisitLabels(1024, [&](std::span<const Label> labels) {
+    all.insert(all.end(), labels.begin(), labels.end());
+  });
   return all;
 }
 
-void RunReader::VisitLabels(size_t batch_size, const std::function<void(std::span<const Label>)>& visit) const {
-  const std::string author = "VisualSpreadsheet" + (sample_.software_version.empty() ? "" : " " + sample_.software_version);
+void RunReader::VisitLabels(size_t batch_size,
+                            const std::function<void(std::span<const Label>)>& visit) const {
+  const std::string author =
+      "VisualSpreadsheet" +
+      (sample_.software_version.empty() ? "" : " " + sample_.software_version);
   const std::string created_at = sample_.run_start_utc.empty() ? "" : sample_.run_start_utc + "Z";
   std::vector<Label> batch;
   batch.reserve(batch_size);
@@ -375,7 +406,8 @@ size_t RunReader::NextBatch(std::span<Particle> batch) {
     list_ = OpenList(list_stream_);
     if (files_.outlines) {
       outline_stream_.open(*files_.outlines, std::ios::binary);
-      outlines_ = std::make_unique<OutlineReader>(outline_stream_, files_.outlines->filename().string());
+      outlines_ =
+          std::make_unique<OutlineReader>(outline_stream_, files_.outlines->filename().string());
     }
     if (options_.images) {
       pages_ = std::make_unique<CollageLoader>(files_.folder, page_sequence_);
@@ -390,7 +422,8 @@ size_t RunReader::NextBatch(std::span<Particle> batch) {
       ReportEndOfList();
       break;
     }
-    particle.outlines = outlines_ ? outlines_->Take(particle.number, diagnostics_) : std::vector<ChainCode>{};
+    particle.outlines =
+        outlines_ ? outlines_->Take(particle.number, diagnostics_) : std::vector<ChainCode>{};
     particle.image_png.clear();
     particle.mask_png.clear();
     crops_[filled] = Image{};
@@ -411,7 +444,9 @@ size_t RunReader::NextBatch(std::span<Particle> batch) {
   return filled;
 }
 
-bool RunReader::NextParticle(Particle& particle) { return NextBatch(std::span<Particle>(&particle, 1)) == 1; }
+bool RunReader::NextParticle(Particle& particle) {
+  return NextBatch(std::span<Particle>(&particle, 1)) == 1;
+}
 
 void RunReader::ReportEndOfList() {
   list_finished_ = true;
@@ -419,11 +454,18 @@ void RunReader::ReportEndOfList() {
   collage_ = Image{};
   mask_ = Image{};
   if (boxes_outside_ > 0) {
-    Warn(diagnostics_, files_.list.filename().string(), 0, "image_x",
-         std::to_string(boxes_outside_) + " particle boxes lie outside their collage; kept without image");
+    Warn(diagnostics_,
+         files_.list.filename().string(),
+         0,
+         "image_x",
+         std::to_string(boxes_outside_) +
+             " particle boxes lie outside their collage; kept without image");
   }
   if (particles_without_image_ > 0) {
-    Warn(diagnostics_, files_.list.filename().string(), 0, "",
+    Warn(diagnostics_,
+         files_.list.filename().string(),
+         0,
+         "",
          std::to_string(particles_without_image_) + " particles kept without image");
   }
 }

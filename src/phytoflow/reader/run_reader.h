@@ -12,14 +12,6 @@
 // A malformed list throws Error{kInvalidInput} from the constructor, naming file, line and
 // field, before anything is written anywhere.
 
-#include <cstdint>
-#include <fstream>
-#include <functional>
-#include <memory>
-#include <span>
-#include <string>
-#include <vector>
-
 #include "phytoflow/core/diagnostic.h"
 #include "phytoflow/core/label.h"
 #include "phytoflow/core/parallel.h"
@@ -32,6 +24,14 @@
 #include "phytoflow/reader/export_source.h"
 #include "phytoflow/reader/list_reader.h"
 #include "phytoflow/reader/outline_reader.h"
+
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
 
 namespace phytoflow {
 
@@ -51,7 +51,8 @@ class RunReader {
   // One label per particle and classification of the .cla.
   std::vector<Label> Labels() const;
   // The same labels, handed out `batch_size` at a time so memory stays flat for big runs.
-  void VisitLabels(size_t batch_size, const std::function<void(std::span<const Label>)>& visit) const;
+  void VisitLabels(size_t batch_size,
+                   const std::function<void(std::span<const Label>)>& visit) const;
   const std::vector<Classification>& Classifications() const { return classifications_; }
 
   // Pass 2: fills `batch` with the next particles, with vignettes, masks and outlines (the
@@ -84,7 +85,7 @@ class RunReader {
   KeyValueFile run_summary_;
   KeyValueFile summary_csv_;
   std::optional<int64_t> summary_particle_count_;
-  std::vector<int64_t> numbers_;  // sorted particle numbers, to check .cla ids
+  std::vector<int64_t> numbers_;            // sorted particle numbers, to check .cla ids
   std::vector<std::string> page_sequence_;  // collage pages in list order, repeats removed
 
   // Pass 2 state.
@@ -96,7 +97,7 @@ class RunReader {
   std::string collage_name_;
   Image collage_;
   Image mask_;
-  std::vector<Image> crops_;       // vignettes of the batch being read, before encoding
+  std::vector<Image> crops_;  // vignettes of the batch being read, before encoding
   std::vector<Image> mask_crops_;
   bool list_finished_ = false;
   int64_t particles_without_image_ = 0;

@@ -24,7 +24,9 @@ namespace {
 
 // Length of the valid UTF-8 sequence starting at `at`, or 0 if it is not one.
 size_t Utf8SequenceLength(std::string_view text, size_t at) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const auto byte = [&](size_t i) {
+    return static_cast<unsigned char>(text[i]);
+  };
   const unsigned char lead = byte(at);
   size_t length = 0;
   unsigned char min_second = 0x80;
@@ -177,9 +179,9 @@ std::optional<int64_t> ParseInt(std::string_view text) {
 std::optional<double> ParseLeadingNumber(std::string_view text) {
   text = Trim(text);
   size_t end = 0;
-  while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) ||
-                               text[end] == '.' || text[end] == '-' || text[end] == '+' ||
-                               text[end] == 'e' || text[end] == 'E')) {
+  while (end < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.' ||
+          text[end] == '-' || text[end] == '+' || text[end] == 'e' || text[end] == 'E')) {
     ++end;
   }
   // "1e" or "2-" are not numbers; let ParseDouble decide on the longest clean prefix.

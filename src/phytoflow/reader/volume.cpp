@@ -5,7 +5,9 @@ namespace {
 
 constexpr double kCubicMicrometresPerMl = 1.0e12;
 
-bool Positive(std::optional<double> value) { return value && *value > 0.0; }
+bool Positive(std::optional<double> value) {
+  return value && *value > 0.0;
+}
 
 }  // namespace
 
@@ -64,7 +66,8 @@ VolumeEstimate EstimateVolumeImaged(const KeyValueFile& context,
   if (Positive(frames) && left && right && top && bottom && Positive(depth_um) &&
       Positive(calibration) && *right > *left && *bottom > *top) {
     const double area_um2 = (*right - *left) * (*bottom - *top) * *calibration * *calibration;
-    const double volume_um3 = *frames * area_um2 * *depth_um * (Positive(volume_cf) ? *volume_cf : 1.0);
+    const double volume_um3 =
+        *frames * area_um2 * *depth_um * (Positive(volume_cf) ? *volume_cf : 1.0);
     estimate.imaged_ml = volume_um3 / kCubicMicrometresPerMl;
     estimate.source = VolumeSource::kContextGeometry;
   }

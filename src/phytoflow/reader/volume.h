@@ -4,10 +4,10 @@
 // from the summaries when VisualSpreadsheet wrote them, else derived from the .ctx as
 // flowcam-formats.md §3.4 describes.
 
-#include <optional>
-
 #include "phytoflow/core/sample.h"
 #include "phytoflow/reader/context_reader.h"
+
+#include <optional>
 
 namespace phytoflow {
 

@@ -10,6 +10,10 @@
 //   writer->Commit(sample);        // nothing is visible before this; a destroyed writer
 //                                  // that was not committed leaves the store as it was
 
+#include "phytoflow/core/label.h"
+#include "phytoflow/core/particle.h"
+#include "phytoflow/core/sample.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,10 +21,6 @@
 #include <span>
 #include <string>
 #include <vector>
-
-#include "phytoflow/core/label.h"
-#include "phytoflow/core/particle.h"
-#include "phytoflow/core/sample.h"
 
 namespace phytoflow {
 

@@ -14,13 +14,16 @@ StoreUri ParseStoreUri(const std::string& text) {
     if (path.starts_with("//")) {
       path = path.substr(2);
     }
-    Check(!path.empty(), ErrorCode::kInvalidInput, "--store sqlite: expected a file path after 'sqlite:'");
+    Check(!path.empty(),
+          ErrorCode::kInvalidInput,
+          "--store sqlite: expected a file path after 'sqlite:'");
     return StoreUri{.kind = StoreUri::Kind::kSqlite, .location = path};
   }
   const auto scheme_end = text.find("://");
-  Check(scheme_end == std::string::npos,
-        ErrorCode::kInvalidInput,
-        "--store: unknown scheme in '" + text + "' (expected a path, sqlite:PATH or mongodb://...)");
+  Check(
+      scheme_end == std::string::npos,
+      ErrorCode::kInvalidInput,
+      "--store: unknown scheme in '" + text + "' (expected a path, sqlite:PATH or mongodb://...)");
   return StoreUri{.kind = StoreUri::Kind::kSqlite, .location = text};
 }
 

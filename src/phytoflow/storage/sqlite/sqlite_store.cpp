@@ -1,5 +1,8 @@
 #include "phytoflow/storage/sqlite/sqlite_store.h"
 
+#include "phytoflow/core/error.h"
+#include "phytoflow/storage/sqlite/embedded_migrations.h"
+
 #include <array>
 #include <cassert>
 #include <charconv>
@@ -13,9 +16,6 @@
 
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
-
-#include "phytoflow/core/error.h"
-#include "phytoflow/storage/sqlite/embedded_migrations.h"
 
 namespace phytoflow {
 namespace {
@@ -84,8 +84,8 @@ class Connection {
     const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
       // The handle exists even on failure (for errmsg) and must still be closed.
-      std::string message = "cannot open SQLite store '" + path + "': " +
-                            (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+      std::string message = "cannot open SQLite store '" + path +
+                            "': " + (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
       sqlite3_close_v2(db_);
       throw Error(ErrorCodeFor(rc), message);
     }
@@ -101,13 +101,14 @@ class Connection {
   // Runs one or more statements that return no rows we need.
   void Execute(std::string_view sql, std::string_view what = {}) {
     const std::string text(sql);
-    CheckSqlite(sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr),
-                db_,
-                what.empty() ? sql : what);
+    CheckSqlite(
+        sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr), db_, what.empty() ? sql : what);
   }
 
   // For destructors and error paths: the original error matters more than this one.
-  void ExecuteNoThrow(const char* sql) noexcept { sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
+  void ExecuteNoThrow(const char* sql) noexcept {
+    sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  }
 
  private:
   sqlite3* db_ = nullptr;
@@ -401,8 +402,10 @@ std::vector<ChainCode> DecodeOutlines(std::string_view text, int64_t number) {
   }
   auto malformed = [&](std::string_view line) {
     return Error(ErrorCode::kInternal,
-                 "particle " + std::to_string(number) + ": expected an outline 'x,y,directions', "
-                 "found '" + std::string(line) + "'");
+                 "particle " + std::to_string(number) +
+                     ": expected an outline 'x,y,directions', "
+                     "found '" +
+                     std::string(line) + "'");
   };
   size_t line_start = 0;
   while (line_start <= text.size()) {
@@ -543,8 +546,7 @@ void BindSample(Statement& statement, const Sample& sample) {
                              sample.calibration_um_per_px);
   statement.BindText(statement.Param(":flow_cell"), sample.flow_cell);
   statement.BindOptionalReal(statement.Param(":flow_cell_depth_um"), sample.flow_cell_depth_um);
-  statement.BindOptionalReal(statement.Param(":flow_rate_ml_per_min"),
-                             sample.flow_rate_ml_per_min);
+  statement.BindOptionalReal(statement.Param(":flow_rate_ml_per_min"), sample.flow_rate_ml_per_min);
   statement.BindText(statement.Param(":run_start_utc"), sample.run_start_utc);
   statement.BindText(statement.Param(":run_end_utc"), sample.run_end_utc);
   statement.BindText(statement.Param(":run_start_local"), sample.run_start_local);
@@ -594,8 +596,7 @@ Sample ReadSample(const Statement& row) {
   const std::string volume_source = row.Text(Col("volume_source"));
   const std::optional<VolumeSource> parsed_source = ParseVolumeSource(volume_source);
   if (!parsed_source) {
-    throw Error(ErrorCode::kInternal,
-                what + ": unknown volume_source '" + volume_source + "'");
+    throw Error(ErrorCode::kInternal, what + ": unknown volume_source '" + volume_source + "'");
   }
   sample.volume_source = *parsed_source;
   sample.volume_processed_ml = row.OptionalReal(Col("volume_processed_ml"));
@@ -958,9 +959,9 @@ std::unique_ptr<SampleWriter> SqliteStore::BeginSample(const Sample& sample, Wri
   CheckMeasurementNames(sample);
   std::lock_guard lock(write_db_->mutex);
   if (writer_open_) {
-    throw Error(ErrorCode::kConflict,
-                "cannot write sample '" + sample.id +
-                    "': another sample is being written to this store");
+    throw Error(
+        ErrorCode::kConflict,
+        "cannot write sample '" + sample.id + "': another sample is being written to this store");
   }
   Connection& connection = write_db_->connection;
   connection.Execute("BEGIN IMMEDIATE");
@@ -1038,8 +1039,7 @@ void SqliteStore::ScanParticles(const std::string& sample_id,
 
   std::vector<std::string> names;
   {
-    Statement select(db.connection.Get(),
-                     "SELECT measurement_names FROM samples WHERE id = ?1");
+    Statement select(db.connection.Get(), "SELECT measurement_names FROM samples WHERE id = ?1");
     select.BindText(1, sample_id);
     if (!select.Step()) {
       return;
@@ -1082,8 +1082,8 @@ void SqliteStore::ScanParticles(const std::string& sample_id,
     particle.measurements.assign(names.size(), kMissing);
     const std::string measurements = select.Text(13);
     WithJsonErrors(ErrorCode::kInternal,
-                   "stored sample '" + sample_id + "' particle " +
-                       std::to_string(particle.number) + " measurements",
+                   "stored sample '" + sample_id + "' particle " + std::to_string(particle.number) +
+                       " measurements",
                    [&] {
                      const Json parsed = Json::parse(measurements);
                      for (const auto& item : parsed.items()) {
@@ -1144,9 +1144,9 @@ std::vector<LabelCount> SqliteStore::CountLabels(const std::string& sample_id) c
 bool SqliteStore::DeleteSample(const std::string& sample_id) {
   std::lock_guard lock(write_db_->mutex);
   if (writer_open_) {
-    throw Error(ErrorCode::kConflict,
-                "cannot delete sample '" + sample_id +
-                    "' while a sample is being written to this store");
+    throw Error(
+        ErrorCode::kConflict,
+        "cannot delete sample '" + sample_id + "' while a sample is being written to this store");
   }
   Connection& connection = write_db_->connection;
   // Particles, images, labels and files go with it (ON DELETE CASCADE), in one statement.

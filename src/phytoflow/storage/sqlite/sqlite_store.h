@@ -9,10 +9,10 @@
 // reads through a second connection, so readers never see a sample before its writer commits
 // (an in-memory store has one connection and does). Writers must be destroyed before the store.
 
+#include "phytoflow/storage/store.h"
+
 #include <filesystem>
 #include <memory>
-
-#include "phytoflow/storage/store.h"
 
 namespace phytoflow {
 

@@ -4,10 +4,8 @@
 
 #include "phytoflow/storage/sqlite/sqlite_store.h"
 
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "phytoflow/core/error.h"
+#include "phytoflow/storage/sqlite/embedded_migrations.h"
 
 #include <algorithm>
 #include <chrono>
@@ -20,10 +18,11 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sqlite3.h>
-
-#include "phytoflow/core/error.h"
-#include "phytoflow/storage/sqlite/embedded_migrations.h"
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace phytoflow {
 namespace {
@@ -143,7 +142,9 @@ size_t CountParticles(const Store& store, const std::string& sample_id) {
   return count;
 }
 
-int KnownSchemaVersion() { return detail::EmbeddedSqliteMigrations().back().version; }
+int KnownSchemaVersion() {
+  return detail::EmbeddedSqliteMigrations().back().version;
+}
 
 TEST(SqliteStore, MigrationsAreNumberedWithoutGaps) {
   const auto migrations = detail::EmbeddedSqliteMigrations();
@@ -171,9 +172,8 @@ TEST(SqliteStore, FileStorePersistsAcrossReopen) {
   auto store = OpenSqliteStore(path);  // second open: no migration runs again
   EXPECT_EQ(store->FindSample(sample.id), sample);
   std::vector<Particle> read;
-  store->ScanParticles(sample.id, {.images = true, .outlines = true}, [&](const Particle& p) {
-    read.push_back(p);
-  });
+  store->ScanParticles(
+      sample.id, {.images = true, .outlines = true}, [&](const Particle& p) { read.push_back(p); });
   ASSERT_EQ(read.size(), particles.size());
   for (size_t index = 0; index < read.size(); ++index) {
     // Compare without the NaN measurement, which operator== cannot.
@@ -397,8 +397,8 @@ TEST(SqliteStore, InsertRate) {
   const auto start = std::chrono::steady_clock::now();
   auto writer = store->BeginSample(sample, WriteMode::kCreate);
   for (int64_t offset = 0; offset < kCount; offset += kBatch) {
-    writer->AddParticles(std::span(particles).subspan(static_cast<size_t>(offset),
-                                                      static_cast<size_t>(kBatch)));
+    writer->AddParticles(
+        std::span(particles).subspan(static_cast<size_t>(offset), static_cast<size_t>(kBatch)));
   }
   writer->Commit(sample);
   const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
