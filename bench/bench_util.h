@@ -38,7 +38,7 @@ inline std::filesystem::path SyntheticExport(int64_t particles) {
                       ("phytoflow-bench-synthetic-" + std::to_string(particles));
   if (!std::filesystem::exists(folder / "done")) {
     std::filesystem::remove_all(folder);
-    testing::WriteSyntheticExport(folder, {.run_name = "synthetic", .particles = particles});
+    fixtures::WriteSyntheticExport(folder, {.run_name = "synthetic", .particles = particles});
     std::ofstream(folder / "done") << "ok";
   }
   return folder;

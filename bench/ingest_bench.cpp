@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 void IngestInto(benchmark::State& state, const fs::path& input) {
-  testing::TempDir temp;
+  fixtures::TempDir temp;
   int64_t particles = 0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -40,7 +40,7 @@ void IngestInto(benchmark::State& state, const fs::path& input) {
 }
 
 void BM_IngestSharedExport(benchmark::State& state, const char* relative) {
-  const fs::path input = testing::SharedData() / "flowcam" / relative;
+  const fs::path input = fixtures::SharedData() / "flowcam" / relative;
   if (!fs::exists(input)) {
     state.SkipWithError("shared data not found");
     return;

@@ -51,7 +51,7 @@ void BM_DecodeCollage(benchmark::State& state) {
 // A real VS 4.0 collage page and its mask (1292x964, LZW), as in the avocados run.
 void BM_DecodeRealCollage(benchmark::State& state, const char* file) {
   const fs::path path =
-      testing::SharedData() / "flowcam/avocados_station40_2017/416_Station40_09012015_10x" / file;
+      fixtures::SharedData() / "flowcam/avocados_station40_2017/416_Station40_09012015_10x" / file;
   if (!fs::exists(path)) {
     state.SkipWithError("shared data not found");
     return;

@@ -55,7 +55,8 @@ check "sample id is the run name" test "$sample" = "$run"
 # Again: unchanged, and the store is byte-for-byte the same data.
 dump >"$work/before.sql"
 expect_exit 0 "second ingest" "$phytoflow" ingest "$run_dir" --store "$store" --json
-check "second ingest is unchanged" json_check "$work/out" "j['outcome']=='unchanged' and j['sample_id']=='$sample'"
+check "second ingest is unchanged" json_check "$work/out" \
+  "j['outcome']=='unchanged' and j['sample_id']=='$sample' and j['labels']==89 and j['particles_without_image'] is None"
 dump >"$work/after.sql"
 check "second ingest changed nothing" cmp -s "$work/before.sql" "$work/after.sql"
 
@@ -65,6 +66,8 @@ expect_exit 0 "ingest zip" "$phytoflow" ingest "$work/run.zip" --store "$store" 
 check "zip of a stored run is unchanged" json_check "$work/out" "j['outcome']=='unchanged'"
 expect_exit 0 "ingest zip into a new store" "$phytoflow" ingest "$work/run.zip" --store "sqlite:$work/zip.db" --json
 check "zip ingests the same particles" json_check "$work/out" "j['particles']==1000 and j['outcome']=='ingested'"
+expect_exit 0 "show a zip-ingested sample" "$phytoflow" show "$sample" --store "$work/zip.db" --json
+check "a zip-ingested sample names the zip as its source" json_check "$work/out" "j['source_path']=='$work/run.zip:$run'"
 check "zip leaves no temporary folder" test -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'phytoflow-zip-*' -newer "$work/run.zip" 2>/dev/null)"
 
 # Several paths give a JSON array; --replace reads a run again under the same id.
@@ -79,7 +82,7 @@ expect_exit 0 "samples (table)" "$phytoflow" samples --store "$store"
 check "samples table names the sample" grep -q "$sample" "$work/out"
 expect_exit 0 "show --json" "$phytoflow" show "$sample" --store "$store" --json
 check "show JSON" json_check "$work/out" \
-  "j['sample_id']=='$sample' and j['particles']==1000 and j['volume_imaged_ml']==0.1418 and j['calibration_um_per_px']==0.5544 and j['software_version']=='4.19.3' and j['context']['Fluid']['FlowCellType']=='FC100' and j['labels'][0]['source']=='VisualSpreadsheet' and j['labels'][0]['classes']=={'Junk':87,'protist':2}"
+  "j['sample_id']=='$sample' and j['particles']==1000 and j['volume_imaged_ml']==0.1418 and j['calibration_um_per_px']==0.5544 and j['software_version']=='4.19.3' and j['utc_offset_minutes']==120 and j['context']['Fluid']['FlowCellType']=='FC100' and j['labels'][0]['source']=='VisualSpreadsheet' and j['labels'][0]['classes']=={'Junk':87,'protist':2}"
 expect_exit 0 "show (text)" "$phytoflow" show "$sample" --store "$store"
 check "show text has the concentration" grep -q "particles/ml" "$work/out"
 
@@ -101,6 +104,9 @@ check "malformed list names file, line and field" grep -q "$run.lst:100: field '
 head -c 20000 "$run_dir/$run.lst" >"$work/bad/$run/$run.lst"
 expect_exit 3 "truncated list" "$phytoflow" ingest "$work/bad" --store "$store"
 check "truncated list is reported" grep -q "expected 65 values" "$work/err"
+expect_exit 3 "one good run and one bad" "$phytoflow" ingest "$run_dir" "$work/bad" --store "$store"
+check "earlier runs are reported before the error" grep -q "^unchanged $sample" "$work/out"
+check "the error names what was stored before it" grep -q "stored before it: $sample" "$work/err"
 expect_exit 4 "unknown sample" "$phytoflow" show no-such-sample --store "$store"
 expect_exit 3 "unknown store scheme" "$phytoflow" samples --store "postgres://x"
 expect_exit 6 "MongoDB store not in this build" "$phytoflow" samples --store "mongodb://127.0.0.1:1/db"

@@ -20,7 +20,7 @@
 namespace phytoflow {
 namespace {
 namespace fs = std::filesystem;
-using testing::SharedData;
+using fixtures::SharedData;
 
 const std::string kVicko2 = "7-Pygsuia-3LB-SFSW-Terasakiella-sample2-replicate1-day7-11Apr2025";
 const std::string kVicko3 = "7-Pygsuia-3LB-SFSW-Terasakiella-sample3-replicate3-day5-09Apr2025";

@@ -21,9 +21,9 @@
 namespace phytoflow {
 namespace {
 namespace fs = std::filesystem;
-using testing::ExportSpec;
-using testing::TempDir;
-using testing::WriteSyntheticExport;
+using fixtures::ExportSpec;
+using fixtures::TempDir;
+using fixtures::WriteSyntheticExport;
 
 // Everything a user could see in the store, to compare before and after a failed ingest.
 struct StoreState {
@@ -155,6 +155,33 @@ TEST_F(IngestTest, MalformedRowLeavesTheStoreAsItWas) {
   EXPECT_EQ(Snapshot(*store_), before);
 }
 
+TEST_F(IngestTest, RepeatedParticleIdIsAnInputError) {
+  const fs::path list =
+      WriteSyntheticExport(temp_.Path() / "dup", {.run_name = "dup", .particles = 10});
+  ReplaceInFile(list, "\n7|", "\n5|");
+  try {
+    IngestExport(*store_, temp_.Path() / "dup", {});
+    FAIL() << "a list with a repeated id was ingested";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.Code(), ErrorCode::kInvalidInput);
+    EXPECT_NE(std::string(error.what())
+                  .find("dup.lst:74: field 'id': particle id 5 appears a second time"),
+              std::string::npos)
+        << error.what();
+  }
+  EXPECT_TRUE(store_->ListSamples().empty());
+}
+
+TEST_F(IngestTest, NotesInWindowsEncodingAreStoredAsUtf8) {
+  const fs::path folder = temp_.Path() / "run";
+  WriteSyntheticExport(folder, {.run_name = "notes", .particles = 5});
+  std::ofstream(folder / "notes_notes.txt", std::ios::binary)
+      << "Station: Gen\xe8ve\r\nMesh: 20 \xb5m\r\n";
+  const auto reports = IngestExport(*store_, folder, {});
+  EXPECT_EQ(store_->FindSample(reports[0].sample.id)->notes,
+            "Station: Gen\xc3\xa8ve\r\nMesh: 20 \xc2\xb5m\r\n");
+}
+
 TEST_F(IngestTest, KillMinus9MidIngestLeavesTheStoreAsItWas) {
   WriteSyntheticExport(temp_.Path() / "good", {.run_name = "good", .particles = 20});
   IngestExport(*store_, temp_.Path() / "good", {});
@@ -198,7 +225,7 @@ TEST_F(IngestTest, MissingCollageIsAWarningOrWithStrictAnError) {
   const auto reports = IngestExport(*store_, folder, {});
   const Sample& sample = reports[0].sample;
   EXPECT_EQ(sample.particle_count, 300);
-  EXPECT_GT(reports[0].particles_without_image, 0);
+  EXPECT_GT(reports[0].particles_without_image.value(), 0);
   const auto mentions = [&](const std::string& text) {
     return std::any_of(sample.warnings.begin(), sample.warnings.end(), [&](const std::string& w) {
       return w.find(text) != std::string::npos;
@@ -206,7 +233,7 @@ TEST_F(IngestTest, MissingCollageIsAWarningOrWithStrictAnError) {
   };
   EXPECT_TRUE(mentions("collage 'gap_000002.tif' is missing"));
   EXPECT_TRUE(mentions("collage 'gap_000003.tif' cannot be read"));
-  EXPECT_TRUE(mentions(std::to_string(reports[0].particles_without_image) +
+  EXPECT_TRUE(mentions(std::to_string(reports[0].particles_without_image.value()) +
                        " particles kept without image"));
   int64_t without_image = 0;
   store_->ScanParticles(sample.id, {.images = true}, [&](const Particle& particle) {

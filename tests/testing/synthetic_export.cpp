@@ -13,7 +13,7 @@
 
 #include <fmt/core.h>
 
-namespace phytoflow::testing {
+namespace phytoflow::fixtures {
 namespace fs = std::filesystem;
 namespace {
 
@@ -294,4 +294,4 @@ fs::path SharedData() {
   return SourceDir() / ".." / "shared" / "data";
 }
 
-}  // namespace phytoflow::testing
+}  // namespace phytoflow::fixtures

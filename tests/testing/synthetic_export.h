@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-namespace phytoflow::testing {
+namespace phytoflow::fixtures {
 
 struct ExportSpec {
   std::string run_name = "synthetic_run";
@@ -47,4 +47,4 @@ std::filesystem::path SourceDir();
 // ../shared/data relative to the repository root.
 std::filesystem::path SharedData();
 
-}  // namespace phytoflow::testing
+}  // namespace phytoflow::fixtures

@@ -32,6 +32,9 @@ IngestReport IngestRun(Store& store, const RunFiles& files, const IngestOptions&
   if (auto existing = store.FindSampleByFingerprint(sample.fingerprint)) {
     if (!options.replace) {
       report.outcome = IngestOutcome::kUnchanged;
+      for (const LabelCount& count : store.CountLabels(existing->id)) {
+        report.labels += count.count;
+      }
       report.sample = std::move(*existing);
       return report;
     }
@@ -93,6 +96,9 @@ std::vector<IngestReport> IngestExport(Store& store,
   std::vector<IngestReport> reports;
   for (const RunFiles& files : source.Runs()) {
     reports.push_back(IngestRun(store, files, options));
+    if (options.on_run_done) {
+      options.on_run_done(reports.back());
+    }
   }
   return reports;
 }

@@ -26,21 +26,22 @@ struct IngestProgress {
   int64_t total = 0;  // particles in this run
 };
 
-struct IngestOptions {
-  bool replace = false;  // replace a run that is already stored
-  bool strict = false;   // a missing or unreadable collage fails the run
-  int threads = 0;       // for encoding vignettes; 0 = every core
-  std::function<void(const IngestProgress&)> on_progress;  // called every few hundred particles
-};
-
 enum class IngestOutcome { kIngested, kReplaced, kUnchanged };
 std::string_view IngestOutcomeName(IngestOutcome outcome);
 
 struct IngestReport {
   IngestOutcome outcome = IngestOutcome::kIngested;
-  Sample sample;       // as stored (without particles)
-  int64_t labels = 0;  // labels written from the .cla
-  int64_t particles_without_image = 0;
+  Sample sample;                                   // as stored (without particles)
+  int64_t labels = 0;                              // labels of the run in the store (from the .cla)
+  std::optional<int64_t> particles_without_image;  // unknown for runs left unchanged
+};
+
+struct IngestOptions {
+  bool replace = false;  // replace a run that is already stored
+  bool strict = false;   // a missing or unreadable collage fails the run
+  int threads = 0;       // for encoding vignettes; 0 = every core
+  std::function<void(const IngestProgress&)> on_progress;  // called every few hundred particles
+  std::function<void(const IngestReport&)> on_run_done;    // called as each run is stored
 };
 
 // Ingests every run found in `input` (a run folder, a folder of runs, or a .zip). Throws

@@ -2,6 +2,7 @@
 #include "phytoflow/cli/commands.h"
 #include "phytoflow/cli/json_output.h"
 #include "phytoflow/cli/progress_bar.h"
+#include "phytoflow/core/error.h"
 
 #include <iostream>
 
@@ -49,33 +50,47 @@ void PrintReport(const IngestReport& report) {
 void Run(const IngestArguments& arguments) {
   const std::unique_ptr<Store> store = OpenStore(arguments.store);
   ProgressBar progress;
-  const IngestOptions options{.replace = arguments.replace,
-                              .strict = arguments.strict,
-                              .on_progress = [&](const IngestProgress& p) {
-                                progress.Update(p.run_name, p.done, p.total);
-                              }};
   std::vector<IngestReport> reports;
-  for (const std::string& path : arguments.paths) {
-    for (IngestReport& report : IngestExport(*store, path, options)) {
-      reports.push_back(std::move(report));
+  const IngestOptions options{
+      .replace = arguments.replace,
+      .strict = arguments.strict,
+      .on_progress = [&](const IngestProgress& p) { progress.Update(p.run_name, p.done, p.total); },
+      // Text reports appear as each run is stored, so a later failure does not hide them.
+      .on_run_done =
+          [&](const IngestReport& report) {
+            progress.Finish();
+            if (!arguments.json) {
+              PrintReport(report);
+            }
+            reports.push_back(report);
+          }};
+  try {
+    for (const std::string& path : arguments.paths) {
+      IngestExport(*store, path, options);
     }
+  } catch (const Error& error) {
+    progress.Finish();
+    if (reports.empty()) {
+      throw;
+    }
+    std::string stored;
+    for (const IngestReport& report : reports) {
+      stored += (stored.empty() ? "" : ", ") + report.sample.id;
+    }
+    throw Error(error.Code(), std::string(error.what()) + " (stored before it: " + stored + ")");
   }
-  progress.Finish();
-  if (arguments.json) {
-    if (reports.size() == 1) {
-      std::cout << IngestReportJson(reports.front()).dump(2) << "\n";
-    } else {
-      nlohmann::json all = nlohmann::json::array();
-      for (const IngestReport& report : reports) {
-        all.push_back(IngestReportJson(report));
-      }
-      std::cout << all.dump(2) << "\n";
-    }
+  if (!arguments.json) {
     return;
   }
-  for (const IngestReport& report : reports) {
-    PrintReport(report);
+  if (reports.size() == 1) {
+    std::cout << IngestReportJson(reports.front()).dump(2) << "\n";
+    return;
   }
+  nlohmann::json all = nlohmann::json::array();
+  for (const IngestReport& report : reports) {
+    all.push_back(IngestReportJson(report));
+  }
+  std::cout << all.dump(2) << "\n";
 }
 
 }  // namespace

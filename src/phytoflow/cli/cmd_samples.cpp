@@ -2,6 +2,7 @@
 #include "phytoflow/cli/json_output.h"
 #include "phytoflow/core/error.h"
 
+#include <cstdlib>
 #include <iostream>
 
 #include <fmt/core.h>
@@ -70,7 +71,11 @@ void ShowSample(const SampleArguments& arguments) {
   line("calibration", Number(sample->calibration_um_per_px, "{:.4f} um/px"));
   line("flow cell", sample->flow_cell);
   line("run start (UTC)", sample->run_start_utc);
-  line("run start (local)", sample->run_start_local);
+  const auto offset = UtcOffsetMinutes(sample->run_start_utc, sample->run_start_local);
+  line("run start (local)",
+       sample->run_start_local +
+           (offset ? fmt::format(" (UTC{:+03d}:{:02d})", *offset / 60, std::abs(*offset % 60))
+                   : ""));
   line("particles", std::to_string(sample->particle_count));
   line("volume imaged",
        Number(sample->volume_imaged_ml, "{:.4f} ml") + " (" +

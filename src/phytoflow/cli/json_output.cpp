@@ -58,6 +58,8 @@ nlohmann::json SampleDetailJson(const Sample& sample, const std::vector<LabelCou
   json["flow_rate_ml_per_min"] = OrNull(sample.flow_rate_ml_per_min);
   json["run_end_utc"] = OrNull(sample.run_end_utc);
   json["run_start_local"] = OrNull(sample.run_start_local);
+  json["utc_offset_minutes"] =
+      OrNull(UtcOffsetMinutes(sample.run_start_utc, sample.run_start_local));
   json["frames_total"] = OrNull(sample.frames_total);
   json["frames_used"] = OrNull(sample.frames_used);
   json["volume_processed_ml"] = OrNull(sample.volume_processed_ml);
@@ -95,7 +97,7 @@ nlohmann::json IngestReportJson(const IngestReport& report) {
   nlohmann::json json = SampleSummaryJson(report.sample);
   json["outcome"] = std::string(IngestOutcomeName(report.outcome));
   json["labels"] = report.labels;
-  json["particles_without_image"] = report.particles_without_image;
+  json["particles_without_image"] = OrNull(report.particles_without_image);
   json["warnings"] = report.outcome == IngestOutcome::kUnchanged ? std::vector<std::string>{}
                                                                  : report.sample.warnings;
   return json;

@@ -22,8 +22,8 @@ void AddStoreOption(CLI::App& command, std::string& store_uri) {
   store_uri = from_environment && *from_environment ? from_environment : kDefaultStorePath;
   command.add_option("--store",
                      store_uri,
-                     "Store: a SQLite file (PATH or sqlite:PATH) or mongodb://HOST:PORT/DB "
-                     "(default: $PHYTOFLOW_STORE or ./phytoflow.db)");
+                     "Store: a SQLite file, PATH or sqlite:PATH (default: $PHYTOFLOW_STORE or "
+                     "./phytoflow.db); mongodb:// URIs are reserved for the MongoDB store to come");
 }
 
 }  // namespace phytoflow

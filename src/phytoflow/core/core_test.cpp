@@ -24,6 +24,15 @@ TEST(ParticlesPerMl, DividesByVolumeAndAppliesDilution) {
   EXPECT_FALSE(ParticlesPerMl(10, 0.0, 1.0).has_value());
 }
 
+TEST(UtcOffset, FromTheTwoRunStarts) {
+  // flowcam-formats.md §3.11: CEST, then EST across midnight.
+  EXPECT_EQ(UtcOffsetMinutes("2025-04-11T13:53:33", "2025-04-11T15:53:33"), 120);
+  EXPECT_EQ(UtcOffsetMinutes("2017-02-01T00:00:18", "2017-01-31T19:00:18"), -300);
+  EXPECT_EQ(UtcOffsetMinutes("2024-02-29T23:00:00", "2024-03-01T04:30:02"), 330);
+  EXPECT_FALSE(UtcOffsetMinutes("", "2017-01-31T19:00:18").has_value());
+  EXPECT_FALSE(UtcOffsetMinutes("2017-13-01T00:00:00", "2017-01-31T19:00:18").has_value());
+}
+
 TEST(VolumeSource, NamesRoundTrip) {
   for (auto source : {VolumeSource::kNone,
                       VolumeSource::kRunSummary,

@@ -80,6 +80,11 @@ struct Sample {
   bool operator==(const Sample&) const = default;
 };
 
+// Offset of the operator's local time from UTC in minutes (local − UTC), from the two run
+// starts VisualSpreadsheet writes ("YYYY-MM-DDTHH:MM:SS"): the .ctx in UTC, the summaries in
+// local time. Rounded to 15 minutes; nullopt unless both parse.
+std::optional<int> UtcOffsetMinutes(const std::string& utc, const std::string& local);
+
 // Concentration in particles per ml of the original sample, or nullopt without a volume.
 std::optional<double> ParticlesPerMl(int64_t count,
                                      std::optional<double> volume_ml,

@@ -7,7 +7,8 @@ namespace phytoflow {
 namespace fs = std::filesystem;
 namespace {
 
-// Pages decoded ahead of the one in use: one is enough to hide decoding, and each page costs
+// Pages decoded ahead of the one in use (at most this plus one are held): one is enough to
+// hide decoding, and each page costs
 // up to ~15 MB with its mask.
 constexpr size_t kPagesAhead = 1;
 
@@ -65,7 +66,7 @@ void CollageLoader::Run(std::stop_token stop) {
   for (size_t next = 0; next < names_.size(); ++next) {
     {
       std::unique_lock lock(mutex_);
-      if (!changed_.wait(lock, stop, [&] { return ready_.size() <= kPagesAhead; })) {
+      if (!changed_.wait(lock, stop, [&] { return ready_.size() < kPagesAhead; })) {
         return;  // stop requested
       }
     }

@@ -234,6 +234,14 @@ ExportSource::ExportSource(const fs::path& input) {
     folder = unpacked_;
   }
   runs_ = FindRunsInFolder(folder);
+  for (RunFiles& run : runs_) {
+    if (unpacked_.empty()) {
+      run.source = run.folder.string();
+    } else {
+      const std::string inside = fs::relative(run.folder, unpacked_).string();
+      run.source = input.string() + (inside == "." ? "" : ":" + inside);
+    }
+  }
   if (runs_.empty()) {
     if (!unpacked_.empty()) {
       fs::remove_all(unpacked_, error);

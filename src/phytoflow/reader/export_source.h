@@ -13,6 +13,7 @@ namespace phytoflow {
 
 // The files of one run. Only `list` is required; the rest is used when present.
 struct RunFiles {
+  std::string source;  // where the run was read from, as the user named it (a zip: "x.zip:sub/dir")
   std::filesystem::path folder;
   std::filesystem::path list;  // .lst, .flb (VS library) or, without either, the VS 4.x .csv
   bool list_is_csv = false;

@@ -30,6 +30,8 @@ class ParticleTableReader {
   // line and field of a malformed row.
   virtual bool Next(Particle& particle) = 0;
   virtual const ParticleDecoder& Decoder() const = 0;
+  // Line of the particle last returned (1-based), for messages.
+  virtual int64_t LineNumber() const = 0;
 };
 
 // Reads a .lst or .flb: "017", "num-fields|N", N "name|type" lines, then '|'-separated rows.
@@ -41,6 +43,7 @@ class ListReader : public ParticleTableReader {
 
   bool Next(Particle& particle) override;
   const ParticleDecoder& Decoder() const override { return *decoder_; }
+  int64_t LineNumber() const override { return lines_.LineNumber(); }
   const std::string& FormatVersion() const { return version_; }
 
  private:
@@ -60,6 +63,7 @@ class CsvListReader : public ParticleTableReader {
 
   bool Next(Particle& particle) override;
   const ParticleDecoder& Decoder() const override { return *decoder_; }
+  int64_t LineNumber() const override { return lines_.LineNumber(); }
 
  private:
   LineReader lines_;

@@ -122,7 +122,7 @@ void RunReader::ReadSmallFiles() {
   const KeyValueFile run_summary = ReadKeyValues(files_.run_summary, ReadRunSummary, diagnostics_);
   const KeyValueFile summary_csv = ReadKeyValues(files_.summary_csv, ReadSummaryCsv, diagnostics_);
 
-  sample_.source_path = files_.folder.string();
+  sample_.source_path = files_.source.empty() ? files_.folder.string() : files_.source;
   sample_.context = context.Entries();
   sample_.summary = run_summary.Entries();
   for (ContextEntry entry : summary_csv.Entries()) {
@@ -130,7 +130,7 @@ void RunReader::ReadSmallFiles() {
     sample_.summary.push_back(std::move(entry));
   }
   if (files_.notes) {
-    sample_.notes = ReadWholeFile(*files_.notes);
+    sample_.notes = ToValidUtf8(ReadWholeFile(*files_.notes));
   }
 
   // Software and instrument: the .ctx first, the summaries where it is silent.
@@ -230,6 +230,7 @@ void RunReader::ScanList() {
   uint64_t guid_hash = kFnvOffset;
   uint64_t number_hash = kFnvOffset;
   bool all_guids = has_guid;
+  bool ids_in_order = true;
   std::string first_collage;
   Particle particle;
   while (list->Next(particle)) {
@@ -243,6 +244,16 @@ void RunReader::ScanList() {
       }
     }
     ++sample_.particle_count;
+    if (!numbers_.empty() && particle.number <= numbers_.back()) {
+      // Rare: VS writes ids in increasing order. Only then pay for a search.
+      ids_in_order = false;
+      if (std::find(numbers_.begin(), numbers_.end(), particle.number) != numbers_.end()) {
+        throw Error(ErrorCode::kInvalidInput,
+                    files_.list.filename().string() + ":" + std::to_string(list->LineNumber()) +
+                        ": field 'id': particle id " + std::to_string(particle.number) +
+                        " appears a second time");
+      }
+    }
     numbers_.push_back(particle.number);
     if (page_sequence_.empty() || page_sequence_.back() != particle.collage_file) {
       page_sequence_.push_back(particle.collage_file);
@@ -292,8 +303,8 @@ void RunReader::ScanList() {
          list_name,
          0,
          "",
-         "imaged volume derived from the .ctx (" +
-             std::string(VolumeSourceName(sample_.volume_source)) + "), no run summary gives it");
+         "imaged volume taken from the .ctx (" +
+             std::string(VolumeSourceName(sample_.volume_source)) + "): no run summary gives it");
   }
   if (summary_particle_count_ && *summary_particle_count_ != sample_.particle_count) {
     Warn(diagnostics_,
@@ -303,6 +314,13 @@ void RunReader::ScanList() {
          "the run summary counts " + std::to_string(*summary_particle_count_) +
              " particles, the list holds " + std::to_string(sample_.particle_count) +
              " (a filtered export); concentrations use the list");
+  }
+  if (!ids_in_order && files_.outlines) {
+    Warn(diagnostics_,
+         list_name,
+         0,
+         "id",
+         "particle ids are not in increasing order; outlines of the .edg may be missing for some");
   }
   int64_t unknown_numbers = 0;
   for (const Classification& classification : classifications_) {

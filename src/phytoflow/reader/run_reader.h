@@ -7,7 +7,7 @@
 //   std::vector<Label> labels = run.Labels();  // from the .cla
 //   std::vector<Particle> batch(256);
 //   while (size_t n = run.NextBatch(batch)) { ... }  // pass 2: with image, mask and outlines
-//   run.Diagnostics();                         // what had to be worked around
+//   run.Problems();                            // what had to be worked around
 //
 // A malformed list throws Error{kInvalidInput} from the constructor, naming file, line and
 // field, before anything is written anywhere.

@@ -10,8 +10,8 @@ bool LineReader::Next(std::string& line) {
   if (!std::getline(input_, line)) {
     return false;
   }
-  if (!line.empty() && line.back() == '\r') {
-    line.pop_back();
+  while (!line.empty() && line.back() == '\r') {
+    line.pop_back();  // CRLF, and stray CRs before it, never belong to the value
   }
   if (!std::all_of(line.begin(), line.end(), [](char c) { return (c & 0x80) == 0; })) {
     line = ToValidUtf8(line);

@@ -12,7 +12,7 @@
 
 namespace phytoflow {
 
-// Reads lines from a stream, dropping a trailing '\r', and counts them (1-based). Lines are
+// Reads lines from a stream, dropping trailing '\r's, and counts them (1-based). Lines are
 // returned as valid UTF-8: VisualSpreadsheet runs on Windows and may write Windows-1252 text
 // ("µm", accents in operator notes), whose bytes are converted as Latin-1.
 class LineReader {
