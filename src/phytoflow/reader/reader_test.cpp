@@ -46,9 +46,10 @@ TEST(Text, ParsesNumbersWithoutLocaleAndRejectsJunk) {
 }
 
 TEST(Text, LinesAreValidUtf8EvenFromWindows1252Files) {
-  EXPECT_EQ(ToValidUtf8("5 \xb5m"), "5 \xc2\xb5m");        // Latin-1 µ
-  EXPECT_EQ(ToValidUtf8("5 \xc2\xb5m"), "5 \xc2\xb5m");    // already UTF-8
-  EXPECT_EQ(ToValidUtf8("\xe2\x82"), "\xc3\xa2\xc2\x82");  // truncated sequence
+  EXPECT_EQ(ToValidUtf8("5 \xb5m"), "5 \xc2\xb5m");            // Latin-1 µ
+  EXPECT_EQ(ToValidUtf8("5 \xc2\xb5m"), "5 \xc2\xb5m");        // already UTF-8
+  EXPECT_EQ(ToValidUtf8("\x80 5"), "\xe2\x82\xac 5");          // Windows-1252 euro sign
+  EXPECT_EQ(ToValidUtf8("\xe2\x82"), "\xc3\xa2\xe2\x80\x9a");  // truncated sequence, as 1252
   std::istringstream in("Station: Gen\xe8ve\r\n");
   LineReader lines(in);
   std::string line;

@@ -57,6 +57,30 @@ size_t Utf8SequenceLength(std::string_view text, size_t at) {
 
 }  // namespace
 
+namespace {
+
+// Windows-1252 characters at 0x80..0x9F (the rest of the code page equals Latin-1); 0 marks
+// the five unassigned bytes, which are kept as their Latin-1 control characters.
+constexpr char16_t kWindows1252[32] = {
+    0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
+
+void AppendUtf8(std::string& out, char16_t code) {
+  if (code < 0x80) {
+    out += static_cast<char>(code);
+  } else if (code < 0x800) {
+    out += static_cast<char>(0xC0 | (code >> 6));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else {
+    out += static_cast<char>(0xE0 | (code >> 12));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  }
+}
+
+}  // namespace
+
 std::string ToValidUtf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -73,8 +97,8 @@ std::string ToValidUtf8(std::string_view text) {
       at += length;
       continue;
     }
-    out += static_cast<char>(0xC0 | (lead >> 6));  // Latin-1 byte → two-byte UTF-8
-    out += static_cast<char>(0x80 | (lead & 0x3F));
+    const char16_t windows = lead <= 0x9F ? kWindows1252[lead - 0x80] : 0;
+    AppendUtf8(out, windows != 0 ? windows : char16_t{lead});
     ++at;
   }
   return out;

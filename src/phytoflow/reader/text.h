@@ -14,7 +14,7 @@ namespace phytoflow {
 
 // Reads lines from a stream, dropping trailing '\r's, and counts them (1-based). Lines are
 // returned as valid UTF-8: VisualSpreadsheet runs on Windows and may write Windows-1252 text
-// ("µm", accents in operator notes), whose bytes are converted as Latin-1.
+// ("µm", accents in operator notes), whose bytes are converted as Windows-1252.
 class LineReader {
  public:
   explicit LineReader(std::istream& input) : input_(input) {}
@@ -29,7 +29,8 @@ class LineReader {
   int64_t line_number_ = 0;
 };
 
-// `text` if it is valid UTF-8; otherwise each byte of an invalid sequence is read as Latin-1.
+// `text` if it is valid UTF-8; otherwise each byte of an invalid sequence is read as
+// Windows-1252 (Latin-1 plus € and typographic quotes at 0x80..0x9F).
 std::string ToValidUtf8(std::string_view text);
 
 std::string_view Trim(std::string_view text);
