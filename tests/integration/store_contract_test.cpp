@@ -242,7 +242,8 @@ std::vector<Label> MakeLabels() {
        .classification = "lake-v1",
        .author = "phytoflow 0.1.0",
        .created_at = "2024-01-02T03:04:06Z",
-       .probability = 0.875},
+       .probability = 0.875,
+       .top_k = {{"Cyanobacteria", 0.875}, {"Detritus", 0.1}}},
   };
 }
 
@@ -468,6 +469,34 @@ TEST_P(StoreContract, LabelsAndCounts) {
                  .name = "Cyanobacteria",
                  .count = 1},
             }));
+}
+
+TEST_P(StoreContract, ReplaceLabelsRewritesOneClassificationOnly) {
+  const Sample sample = MakeFullSample("s");
+  const std::vector<Label> labels = MakeLabels();
+  WriteSample(*store_, sample, MakeParticles(), labels);
+  const Label expert{.particle_number = 2,
+                     .name = "Detritus",
+                     .source = kLabelSourceExpert,
+                     .classification = "validation",
+                     .author = "a.person@example.org",
+                     .created_at = "2024-02-01T00:00:00Z"};
+  store_->ReplaceLabels("s", kLabelSourceExpert, "validation", std::vector<Label>{expert});
+
+  // New predictions of the model replace its old ones; the other labels stay.
+  Label prediction = labels[3];
+  prediction.particle_number = 7;
+  prediction.top_k = {{"Cyanobacteria", 0.6}, {"Dolichospermum", 0.3}, {"Detritus", 0.1}};
+  store_->ReplaceLabels("s", "model:lake-v1", "lake-v1", std::vector<Label>{prediction});
+  EXPECT_EQ(store_->Labels("s"),
+            (std::vector<Label>{labels[1], labels[2], expert, labels[0], prediction}));
+
+  // Mismatched provenance, an unknown sample: errors, nothing changed.
+  EXPECT_THROW(store_->ReplaceLabels("s", "model:other", "other", std::vector<Label>{prediction}),
+               Error);
+  EXPECT_THROW(store_->ReplaceLabels("nope", "model:lake-v1", "lake-v1", {}), Error);
+  store_->ReplaceLabels("s", "model:lake-v1", "lake-v1", {});
+  EXPECT_EQ(store_->Labels("s"), (std::vector<Label>{labels[1], labels[2], expert, labels[0]}));
 }
 
 TEST_P(StoreContract, CreateWithExistingIdConflicts) {

@@ -3,11 +3,21 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace phytoflow {
 
 // Where a label came from.
-inline constexpr const char* kLabelSourceVisualSpreadsheet = "VisualSpreadsheet";
+inline constexpr const char* kLabelSourceVisualSpreadsheet = "VisualSpreadsheet";  // the .cla
+inline constexpr const char* kLabelSourceModel = "model";    // a classifier's prediction
+inline constexpr const char* kLabelSourceExpert = "expert";  // validated by a person
+
+// One class and its probability, for a prediction's top-k.
+struct LabelScore {
+  std::string name;
+  double probability = 0.0;
+  bool operator==(const LabelScore&) const = default;
+};
 
 // A class name given to one particle, with its provenance.
 struct Label {
@@ -18,6 +28,7 @@ struct Label {
   std::string author;                 // who made it (person or software)
   std::string created_at;             // ISO 8601 UTC, when it was recorded
   std::optional<double> probability;  // for model predictions
+  std::vector<LabelScore> top_k;      // for model predictions: best classes first
 
   bool operator==(const Label&) const = default;
 };

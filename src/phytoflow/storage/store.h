@@ -73,6 +73,15 @@ class Store {
   // Particles per label for each classification of the sample.
   virtual std::vector<LabelCount> CountLabels(const std::string& sample_id) const = 0;
 
+  // Replaces, in one transaction, every label of the sample with this source and
+  // classification by `labels` (whose source and classification must match): how a model's
+  // predictions are rewritten without touching other labels, such as an expert's. Throws
+  // Error{kNotFound} for an unknown sample, Error{kConflict} while a sample is being written.
+  virtual void ReplaceLabels(const std::string& sample_id,
+                             const std::string& source,
+                             const std::string& classification,
+                             std::span<const Label> labels) = 0;
+
   // Removes a sample and everything that belongs to it. Returns false if it did not exist.
   virtual bool DeleteSample(const std::string& sample_id) = 0;
 };

@@ -341,6 +341,34 @@ std::vector<ContextEntry> ContextFromJson(const std::string& text, std::string_v
   });
 }
 
+// A prediction's top-k as [[name, probability], ...]; NULL (empty string here) when empty.
+std::string TopKToJson(const std::vector<LabelScore>& top_k, std::string_view what) {
+  if (top_k.empty()) {
+    return "";
+  }
+  return WithJsonErrors(ErrorCode::kInvalidInput, what, [&] {
+    Json array = Json::array();
+    for (const LabelScore& score : top_k) {
+      array.push_back(Json::array({score.name, score.probability}));
+    }
+    return array.dump();
+  });
+}
+
+std::vector<LabelScore> TopKFromJson(const std::string& text, std::string_view what) {
+  if (text.empty()) {
+    return {};
+  }
+  return WithJsonErrors(ErrorCode::kInternal, what, [&] {
+    std::vector<LabelScore> top_k;
+    for (const Json& pair : Json::parse(text)) {
+      top_k.push_back(LabelScore{.name = pair.at(0).get<std::string>(),
+                                 .probability = pair.at(1).get<double>()});
+    }
+    return top_k;
+  });
+}
+
 // Measurements are written by hand (keys encoded once per sample, numbers with to_chars): this
 // runs for every particle. JSON has no NaN or infinity: NaN is null, ±∞ are strings.
 void AppendJsonNumber(double value, std::string& out) {
@@ -719,6 +747,23 @@ void Configure(Connection& connection, bool reader) {
 // ---------------------------------------------------------------------------------------------
 // The store
 
+constexpr const char* kInsertLabelSql =
+    "INSERT INTO labels (sample_id, particle_number, name, source, classification, author, "
+    "created_at, probability, top_k) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+void InsertLabel(Statement& insert, const std::string& sample_id, const Label& label) {
+  insert.BindText(1, sample_id);
+  insert.BindInt(2, label.particle_number);
+  insert.BindText(3, label.name);
+  insert.BindText(4, label.source);
+  insert.BindText(5, label.classification);
+  insert.BindText(6, label.author);
+  insert.BindText(7, label.created_at);
+  insert.BindOptionalReal(8, label.probability);
+  insert.BindTextOrNull(9, TopKToJson(label.top_k, "label top_k of sample '" + sample_id + "'"));
+  insert.Run();
+}
+
 class SqliteSampleWriter;
 
 class SqliteStore final : public Store {
@@ -738,6 +783,10 @@ class SqliteStore final : public Store {
                      const std::function<void(const Particle&)>& visit) const override;
   std::vector<Label> Labels(const std::string& sample_id) const override;
   std::vector<LabelCount> CountLabels(const std::string& sample_id) const override;
+  void ReplaceLabels(const std::string& sample_id,
+                     const std::string& source,
+                     const std::string& classification,
+                     std::span<const Label> labels) override;
   bool DeleteSample(const std::string& sample_id) override;
 
  private:
@@ -770,11 +819,7 @@ class SqliteSampleWriter final : public SampleWriter {
                       "INSERT INTO particle_images (sample_id, number, image_png, mask_png) "
                       "VALUES (?1, ?2, ?3, ?4)",
                       true),
-        insert_label_(db.connection.Get(),
-                      "INSERT INTO labels (sample_id, particle_number, name, source, "
-                      "classification, author, created_at, probability) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                      true) {
+        insert_label_(db.connection.Get(), kInsertLabelSql, true) {
     const std::string what = "sample '" + sample.id + "' measurement_names";
     WithJsonErrors(ErrorCode::kInvalidInput, what, [&] {
       for (const std::string& name : measurement_names_) {
@@ -812,15 +857,7 @@ class SqliteSampleWriter final : public SampleWriter {
     CheckActive();
     try {
       for (const Label& label : labels) {
-        insert_label_.BindText(1, sample_id_);
-        insert_label_.BindInt(2, label.particle_number);
-        insert_label_.BindText(3, label.name);
-        insert_label_.BindText(4, label.source);
-        insert_label_.BindText(5, label.classification);
-        insert_label_.BindText(6, label.author);
-        insert_label_.BindText(7, label.created_at);
-        insert_label_.BindOptionalReal(8, label.probability);
-        insert_label_.Run();
+        InsertLabel(insert_label_, sample_id_, label);
       }
     } catch (...) {
       End(false);
@@ -1107,7 +1144,8 @@ std::vector<Label> SqliteStore::Labels(const std::string& sample_id) const {
   std::lock_guard lock(db.mutex);
   Statement select(db.connection.Get(),
                    "SELECT particle_number, name, source, classification, author, created_at, "
-                   "probability FROM labels WHERE sample_id = ?1 ORDER BY particle_number, id");
+                   "probability, top_k FROM labels WHERE sample_id = ?1 "
+                   "ORDER BY particle_number, id");
   select.BindText(1, sample_id);
   std::vector<Label> labels;
   while (select.Step()) {
@@ -1117,7 +1155,8 @@ std::vector<Label> SqliteStore::Labels(const std::string& sample_id) const {
                            .classification = select.Text(3),
                            .author = select.Text(4),
                            .created_at = select.Text(5),
-                           .probability = select.OptionalReal(6)});
+                           .probability = select.OptionalReal(6),
+                           .top_k = TopKFromJson(select.Text(7), "label top_k")});
   }
   return labels;
 }
@@ -1139,6 +1178,52 @@ std::vector<LabelCount> SqliteStore::CountLabels(const std::string& sample_id) c
                                 .count = select.Int(3)});
   }
   return counts;
+}
+
+void SqliteStore::ReplaceLabels(const std::string& sample_id,
+                                const std::string& source,
+                                const std::string& classification,
+                                std::span<const Label> labels) {
+  for (const Label& label : labels) {
+    if (label.source != source || label.classification != classification) {
+      throw Error(ErrorCode::kInvalidInput,
+                  "ReplaceLabels: a label of source '" + label.source + "' / '" +
+                      label.classification + "' given to replace '" + source + "' / '" +
+                      classification + "'");
+    }
+  }
+  std::lock_guard lock(write_db_->mutex);
+  if (writer_open_) {
+    throw Error(ErrorCode::kConflict,
+                "cannot write labels of sample '" + sample_id +
+                    "' while a sample is being written to this store");
+  }
+  Connection& connection = write_db_->connection;
+  connection.Execute("BEGIN IMMEDIATE");
+  try {
+    {
+      Statement exists(connection.Get(), "SELECT 1 FROM samples WHERE id = ?1");
+      exists.BindText(1, sample_id);
+      if (!exists.Step()) {
+        throw Error(ErrorCode::kNotFound, "no sample '" + sample_id + "' in the store");
+      }
+    }
+    Statement remove(
+        connection.Get(),
+        "DELETE FROM labels WHERE sample_id = ?1 AND source = ?2 AND classification = ?3");
+    remove.BindText(1, sample_id);
+    remove.BindText(2, source);
+    remove.BindText(3, classification);
+    remove.Run();
+    Statement insert(connection.Get(), kInsertLabelSql, true);
+    for (const Label& label : labels) {
+      InsertLabel(insert, sample_id, label);
+    }
+    connection.Execute("COMMIT");
+  } catch (...) {
+    connection.ExecuteNoThrow("ROLLBACK");
+    throw;
+  }
 }
 
 bool SqliteStore::DeleteSample(const std::string& sample_id) {
