@@ -33,5 +33,7 @@ void AddIngestCommand(CLI::App& app);
 void AddSamplesCommand(CLI::App& app);
 void AddShowCommand(CLI::App& app);
 void AddVignettesCommand(CLI::App& app);
+// train (with LibTorch only), evaluate, predict, classify.
+void AddModelCommands(CLI::App& app);
 
 }  // namespace phytoflow

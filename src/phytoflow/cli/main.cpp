@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   phytoflow::AddSamplesCommand(app);
   phytoflow::AddShowCommand(app);
   phytoflow::AddVignettesCommand(app);
+  phytoflow::AddModelCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
