@@ -76,6 +76,11 @@ check "predictions stored once, expert label kept" json_check "$work/out" \
   "[l['labelled'] for l in j['labels'] if l['source']=='model']==[1000] and [l['classes'] for l in j['labels'] if l['source']=='expert']==[{'Protist':1}]"
 check "top-k stored with predictions" test "$(sqlite3 "$store" "SELECT COUNT(*) FROM labels WHERE source='model' AND top_k LIKE '[[%'")" -eq 1000
 
+# Without --model, classify uses the bundled default model.
+expect_exit 0 "classify with the default model" "$phytoflow" classify "$sample" --store "$store" --json
+check "the default model classified every particle" json_check "$work/out" \
+  "j['model_id'].startswith('phytoflow-flowcam-default-') and j['classified']+j['uncertain']==1000 and j['counts'].get('Junk',0)>j['counts'].get('Protist',0)"
+
 expect_exit 4 "classify an unknown sample" "$phytoflow" classify no-such-sample --model "$model" --store "$store"
 expect_exit 4 "a missing model" "$phytoflow" predict --model "$work/none.pt" "$labelled/Protist/$first"
 echo "not a model" >"$work/bad.pt"

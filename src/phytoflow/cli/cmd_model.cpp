@@ -344,7 +344,7 @@ void ClassifyCommand(const ModelArguments& arguments) {
     }
   }
   if (arguments.json) {
-    std::cout << (all.size() == 1 ? all[0] : all).dump(2) << "\n";
+    std::cout << (arguments.all ? all : all[0]).dump(2) << "\n";
   }
 }
 
@@ -419,7 +419,7 @@ void AddModelCommands(CLI::App& app) {
 
   CLI::App* predict = app.add_subcommand("predict", "Classify image files");
   predict->add_option("--model", arguments->model, "Model file")->required();
-  predict->add_option("FILE", arguments->files, "Images (PNG, JPEG, TIFF)")->required();
+  predict->add_option("FILE", arguments->files, "Images (PNG, JPEG, TIFF, BMP)")->required();
   predict->add_option("--top-k", arguments->top_k, "How many classes to list")
       ->check(CLI::Range(1, 100));
   predict->add_option(

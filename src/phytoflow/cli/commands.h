@@ -20,7 +20,7 @@ enum ExitCode : int {
   kExitInvalidInput = 3,  // a malformed export or option value
   kExitNotFound = 4,      // no such file, folder or sample
   kExitConflict = 5,      // clashes with what is stored
-  kExitUnavailable = 6,   // the store cannot be opened or written (locked, full, unreachable)
+  kExitUnavailable = 6,   // the store, a model or the device cannot be used right now
 };
 
 // Opens the store named by --store ("PATH", "sqlite:PATH" or "mongodb://...").

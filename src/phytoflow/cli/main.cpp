@@ -20,7 +20,9 @@ constexpr const char* kExitCodeHelp =
     "field)\n"
     "  4  not found: no such file, folder or sample\n"
     "  5  conflict with what is stored\n"
-    "  6  store unavailable: cannot be opened or written (locked, full, unreachable)\n"
+    "  6  unavailable: the store, a model or the device cannot be used (locked, full, "
+    "unreachable,\n"
+    "     no CUDA, or built without LibTorch)\n"
     "A failed ingest leaves the store as it was before the failing run.";
 
 int ExitCodeFor(phytoflow::ErrorCode code) {

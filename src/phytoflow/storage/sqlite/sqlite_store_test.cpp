@@ -185,6 +185,34 @@ TEST(SqliteStore, FileStorePersistsAcrossReopen) {
   EXPECT_EQ(store->Labels(sample.id).size(), 1u);
 }
 
+// A store written by the first release (schema level 1, no labels.top_k) opens, is migrated,
+// and keeps its data.
+TEST(SqliteStore, UpgradesALevelOneStore) {
+  TempDir dir;
+  const auto path = dir / "store.db";
+  const Sample sample = MakeSample("old");
+  {
+    auto store = OpenSqliteStore(path);
+    Write(*store, sample, MakeParticles(5, 50));
+  }
+  RawQuery(path, "ALTER TABLE labels DROP COLUMN top_k");  // back to level 1
+  RawQuery(path, "PRAGMA user_version = 1");
+
+  auto store = OpenSqliteStore(path);
+  EXPECT_EQ(RawQuery(path, "PRAGMA user_version"),
+            std::vector<std::string>{std::to_string(KnownSchemaVersion())});
+  EXPECT_EQ(store->FindSample(sample.id), sample);
+  const std::vector<Label> labels = store->Labels(sample.id);
+  ASSERT_EQ(labels.size(), 1u);
+  EXPECT_TRUE(labels[0].top_k.empty());
+  Label prediction = labels[0];
+  prediction.source = kLabelSourceModel;
+  prediction.classification = "m-1";
+  prediction.top_k = {{"a", 0.7}, {"b", 0.2}};
+  store->ReplaceLabels(sample.id, kLabelSourceModel, "m-1", std::vector<Label>{prediction});
+  EXPECT_EQ(store->Labels(sample.id).back().top_k, prediction.top_k);
+}
+
 TEST(SqliteStore, RefusesStoreWithNewerSchema) {
   TempDir dir;
   const auto path = dir / "store.db";
