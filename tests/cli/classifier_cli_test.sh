@@ -56,7 +56,7 @@ check "evaluate JSON keys" json_check "$work/out" \
 check "evaluate report files" test -s "$work/report/confusion.csv" -a -s "$work/report/confusion.svg" -a -s "$work/report/metrics.json"
 
 first=$(ls "$labelled/Protist" | head -n 1)
-expect_exit 0 "predict" "$phytoflow" predict --model "$model" --top-k 2 --json "$labelled/Protist/$first" "$labelled/Junk/$(ls "$labelled/Junk" | head -n 1)"
+expect_exit 0 "predict" "$phytoflow" predict --model "$model" --top-k 2 --tta --json "$labelled/Protist/$first" "$labelled/Junk/$(ls "$labelled/Junk" | head -n 1)"
 check "predict JSON" json_check "$work/out" \
   "len(j)==2 and all(len(p['top_k'])==2 and p['label'] in ('Junk','Missed','Protist','uncertain') and 0<=p['probability']<=1 for p in j)"
 

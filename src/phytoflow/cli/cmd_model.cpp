@@ -34,15 +34,17 @@ std::string DefaultModelPath() {
 #ifdef PHYTOFLOW_WITH_TORCH
 std::unique_ptr<Classifier> OpenClassifier(const std::string& model,
                                            int threads,
-                                           const std::string& device) {
-  return OpenTorchClassifier(model, {.threads = threads, .device = device});
+                                           const std::string& device,
+                                           bool tta) {
+  return OpenTorchClassifier(model,
+                             {.threads = threads, .device = device, .test_time_augmentation = tta});
 }
 #else
 [[noreturn]] void NoTorch() {
   throw Error(ErrorCode::kUnavailable,
               "this phytoflow was built without LibTorch (PHYTOFLOW_WITH_TORCH=OFF)");
 }
-std::unique_ptr<Classifier> OpenClassifier(const std::string&, int, const std::string&) {
+std::unique_ptr<Classifier> OpenClassifier(const std::string&, int, const std::string&, bool) {
   NoTorch();
 }
 #endif
@@ -75,6 +77,7 @@ struct ModelArguments {
   std::optional<double> pixel_size_um;
   int threads = 0;
   std::string device = "auto";
+  bool tta = false;  // test-time augmentation
 #ifdef PHYTOFLOW_WITH_TORCH
   TrainOptions train;
   std::string context = "size";
@@ -239,7 +242,7 @@ void Train(ModelArguments& arguments) {
 
 void EvaluateCommand(const ModelArguments& arguments) {
   const std::unique_ptr<Classifier> classifier =
-      OpenClassifier(arguments.model, arguments.threads, arguments.device);
+      OpenClassifier(arguments.model, arguments.threads, arguments.device, arguments.tta);
   const Dataset data =
       LoadDatasetArgument(arguments.data, arguments.store, arguments.pixel_size_um);
   const ModelEvaluation evaluation = EvaluateModel(*classifier, data);
@@ -267,7 +270,7 @@ void EvaluateCommand(const ModelArguments& arguments) {
 
 void PredictCommand(const ModelArguments& arguments) {
   const std::unique_ptr<Classifier> classifier =
-      OpenClassifier(arguments.model, arguments.threads, arguments.device);
+      OpenClassifier(arguments.model, arguments.threads, arguments.device, arguments.tta);
   std::vector<fs::path> files(arguments.files.begin(), arguments.files.end());
   const std::vector<FilePrediction> predictions =
       PredictFiles(*classifier, files, arguments.pixel_size_um, arguments.top_k);
@@ -301,7 +304,7 @@ void ClassifyCommand(const ModelArguments& arguments) {
         "classify: give either a SAMPLE or --all");
   const std::string model = arguments.model.empty() ? DefaultModelPath() : arguments.model;
   const std::unique_ptr<Classifier> classifier =
-      OpenClassifier(model, arguments.threads, arguments.device);
+      OpenClassifier(model, arguments.threads, arguments.device, arguments.tta);
   const std::unique_ptr<Store> store = OpenStore(arguments.store);
   std::vector<std::string> sample_ids;
   if (arguments.all) {
@@ -415,6 +418,7 @@ void AddModelCommands(CLI::App& app) {
   AddRuntimeOptions(*evaluate, *arguments);
   AddStoreOption(*evaluate, arguments->store);
   evaluate->add_flag("--json", arguments->json, "Print the metrics as JSON");
+  evaluate->add_flag("--tta", arguments->tta, "Average over the 8 flips and 90-degree rotations");
   evaluate->callback([arguments] { EvaluateCommand(*arguments); });
 
   CLI::App* predict = app.add_subcommand("predict", "Classify image files");
@@ -426,6 +430,7 @@ void AddModelCommands(CLI::App& app) {
       "--pixel-size-um", arguments->pixel_size_um, "µm per pixel of the images, when known");
   AddRuntimeOptions(*predict, *arguments);
   predict->add_flag("--json", arguments->json, "Print JSON");
+  predict->add_flag("--tta", arguments->tta, "Average over the 8 flips and 90-degree rotations");
   predict->callback([arguments] { PredictCommand(*arguments); });
 
   CLI::App* classify = app.add_subcommand("classify",
@@ -440,6 +445,7 @@ void AddModelCommands(CLI::App& app) {
   AddRuntimeOptions(*classify, *arguments);
   AddStoreOption(*classify, arguments->store);
   classify->add_flag("--json", arguments->json, "Print JSON");
+  classify->add_flag("--tta", arguments->tta, "Average over the 8 flips and 90-degree rotations");
   classify->callback([arguments] { ClassifyCommand(*arguments); });
 }
 
