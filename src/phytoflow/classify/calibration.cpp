@@ -1,5 +1,6 @@
 #include "phytoflow/classify/calibration.h"
 
+#include "phytoflow/classify/metrics.h"
 #include "phytoflow/core/error.h"
 
 #include <algorithm>
@@ -39,16 +40,6 @@ void CheckTargets(std::span<const int> targets, size_t rows, size_t classes) {
                       std::to_string(classes) + " classes");
     }
   }
-}
-
-size_t ArgMax(std::span<const float> row) {
-  size_t best = 0;
-  for (size_t class_idx = 1; class_idx < row.size(); ++class_idx) {
-    if (row[class_idx] > row[best]) {
-      best = class_idx;
-    }
-  }
-  return best;
 }
 
 // Mean negative log-likelihood of the targets at one temperature.

@@ -12,17 +12,6 @@ namespace {
 constexpr size_t kTopK = 5;
 constexpr int kCalibrationBins = 15;
 
-// Index of the highest probability; the first one on ties.
-size_t ArgMax(std::span<const float> row) {
-  size_t best = 0;
-  for (size_t class_idx = 1; class_idx < row.size(); ++class_idx) {
-    if (row[class_idx] > row[best]) {
-      best = class_idx;
-    }
-  }
-  return best;
-}
-
 // Classes ranked before `target`: higher probability, or equal and a lower index (the same
 // tie rule as ArgMax, so rank 0 is the top-1 prediction).
 size_t RankOf(std::span<const float> row, size_t target) {
@@ -245,6 +234,16 @@ std::string ConfusionSvg(const EvaluationReport& report) {
   }
   svg += "</svg>\n";
   return svg;
+}
+
+size_t ArgMax(std::span<const float> row) {
+  size_t best = 0;
+  for (size_t class_idx = 1; class_idx < row.size(); ++class_idx) {
+    if (row[class_idx] > row[best]) {
+      best = class_idx;
+    }
+  }
+  return best;
 }
 
 }  // namespace phytoflow

@@ -30,6 +30,9 @@ struct EvaluationReport {
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
 };
 
+// Index of the highest value of a row; the first one on ties.
+size_t ArgMax(std::span<const float> row);
+
 // `probabilities` holds one row of `classes.size()` values per item (row-major).
 EvaluationReport Evaluate(std::span<const int> targets,
                           std::span<const float> probabilities,

@@ -1,6 +1,7 @@
 #include "phytoflow/imaging/decode.h"
 
 #include "phytoflow/core/error.h"
+#include "phytoflow/imaging/file_bytes.h"
 #include "phytoflow/imaging/png.h"
 #include "phytoflow/imaging/tiff.h"
 
@@ -200,27 +201,7 @@ Image DecodeImage(std::span<const uint8_t> bytes, const std::string& name) {
 }
 
 Image ReadImage(const std::filesystem::path& path) {
-  std::error_code status_error;
-  // A directory opens fine as an ifstream on Linux; refuse it here with a clear message.
-  if (!std::filesystem::is_regular_file(path, status_error)) {
-    throw Error(ErrorCode::kNotFound, path.string() + ": no such image file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Error(ErrorCode::kNotFound, path.string() + ": cannot open image file");
-  }
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (size < 0) {
-    throw Error(ErrorCode::kUnavailable, path.string() + ": cannot get the file size");
-  }
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  in.read(reinterpret_cast<char*>(bytes.data()), size);
-  if (in.gcount() != size) {
-    throw Error(ErrorCode::kUnavailable, path.string() + ": read error");
-  }
-  return DecodeImage(bytes, path.string());
+  return DecodeImage(ReadFileBytes(path, "image file"), path.string());
 }
 
 }  // namespace phytoflow
