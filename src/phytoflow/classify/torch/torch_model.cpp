@@ -331,21 +331,7 @@ LoadedModel ReadModelFile(const std::filesystem::path& path, bool with_weights) 
   }
   LoadedModel model;
   try {
-    c10::IValue format;
-    c10::IValue version;
-    if (!archive.try_read("format", format) || !format.isString() ||
-        format.toStringRef() != kModelFormatName || !archive.try_read("format_version", version) ||
-        !version.isInt()) {
-      throw Error{
-          ErrorCode::kInvalidInput,
-          source + ": not a phytoflow model file (no '" + kModelFormatName + "' format marker)"};
-    }
-    if (version.toInt() != kModelFormatVersion) {
-      throw Error{ErrorCode::kInvalidInput,
-                  source + ": model format version " + std::to_string(version.toInt()) +
-                      " is not supported; this build reads version " +
-                      std::to_string(kModelFormatVersion)};
-    }
+    CheckArchiveFormat(archive, source, kModelFormatName, kModelFormatVersion, "model file");
     c10::IValue info;
     archive.read("info", info);
     if (!info.isString()) {
@@ -416,6 +402,27 @@ std::unique_ptr<Classifier> OpenTorchClassifier(const std::filesystem::path& mod
 
 ModelInfo ReadModelInfo(const std::filesystem::path& model_path) {
   return ReadModelFile(model_path, /*with_weights=*/false).info;
+}
+
+void CheckArchiveFormat(torch::serialize::InputArchive& archive,
+                        const std::string& source,
+                        const std::string& format_name,
+                        int64_t format_version,
+                        const std::string& what) {
+  c10::IValue format;
+  c10::IValue version;
+  if (!archive.try_read("format", format) || !format.isString() ||
+      format.toStringRef() != format_name || !archive.try_read("format_version", version) ||
+      !version.isInt()) {
+    throw Error{ErrorCode::kInvalidInput,
+                source + ": not a phytoflow " + what + " (no '" + format_name + "' format marker)"};
+  }
+  if (version.toInt() != format_version) {
+    throw Error{ErrorCode::kInvalidInput,
+                source + ": " + what + " format version " + std::to_string(version.toInt()) +
+                    " is not supported; this build reads version " +
+                    std::to_string(format_version)};
+  }
 }
 
 }  // namespace phytoflow

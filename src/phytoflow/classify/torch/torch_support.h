@@ -60,4 +60,12 @@ void RestoreState(torch::nn::Module& module, const std::vector<torch::Tensor>& s
 // Writes a c10::Error's message without LibTorch's C++ backtrace.
 std::string TorchMessage(const c10::Error& error);
 
+// Checks the "format" / "format_version" entries every phytoflow archive starts with. `what`
+// names the kind for messages ("model file", "checkpoint"). Throws Error{kInvalidInput}.
+void CheckArchiveFormat(torch::serialize::InputArchive& archive,
+                        const std::string& source,
+                        const std::string& format_name,
+                        int64_t format_version,
+                        const std::string& what);
+
 }  // namespace phytoflow

@@ -412,19 +412,8 @@ TrainState ReadCheckpoint(const std::filesystem::path& path,
     throw Error{ErrorCode::kInvalidInput,
                 source + ": not a phytoflow checkpoint (" + TorchMessage(error) + ")"};
   }
-  c10::IValue format;
-  c10::IValue version;
-  if (!archive.try_read("format", format) || !format.isString() ||
-      format.toStringRef() != kCheckpointFormatName ||
-      !archive.try_read("format_version", version) || !version.isInt()) {
-    throw Error{ErrorCode::kInvalidInput, source + ": not a phytoflow checkpoint"};
-  }
-  if (version.toInt() != kCheckpointFormatVersion) {
-    throw Error{ErrorCode::kInvalidInput,
-                source + ": checkpoint format version " + std::to_string(version.toInt()) +
-                    " is not supported; this build reads version " +
-                    std::to_string(kCheckpointFormatVersion)};
-  }
+  CheckArchiveFormat(
+      archive, source, kCheckpointFormatName, kCheckpointFormatVersion, "checkpoint");
   c10::IValue info_text;
   archive.read("info", info_text);
   const ModelInfo info = ModelInfoFromJson(info_text.toStringRef(), source);
