@@ -446,8 +446,11 @@ Image DecodeTiff(std::span<const uint8_t> bytes, const std::string& name) {
   if (info.width == 0 || info.height == 0) {
     ThrowInvalid(name, "page has size " + SizeText(info.width, info.height), messages);
   }
-  const int64_t pixel_count = int64_t{info.width} * info.height;
-  if (pixel_count > kMaxTiffPixels) {
+  // Each side is a uint32 in the file: two large ones overflow an int64 product but not a
+  // uint64 one (found by tiff_fuzz).
+  const bool too_large = uint64_t{info.width} * info.height > static_cast<uint64_t>(kMaxTiffPixels);
+  const int64_t pixel_count = too_large ? kMaxTiffPixels + 1 : int64_t{info.width} * info.height;
+  if (too_large) {
     ThrowInvalid(name,
                  "page is " + SizeText(info.width, info.height) +
                      " pixels, more than the limit of " + std::to_string(kMaxTiffPixels),
