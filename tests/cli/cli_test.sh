@@ -3,37 +3,7 @@
 # idempotence, zip input, exit codes, and that failures leave the store untouched.
 #   tests/cli/cli_test.sh PATH/TO/phytoflow
 set -uo pipefail
-phytoflow=$(realpath "$1")
-cd "$(dirname "$0")/../.."
-run_dir=examples/vicko_pygsuia_2025/7-Pygsuia-3LB-SFSW-Terasakiella-sample2-replicate1-day7-11Apr2025
-run=$(basename "$run_dir")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-store="$work/store.db"
-python=/usr/bin/python3
-
-passed=0
-failed=0
-check() {  # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    echo "FAIL: $what"
-  fi
-}
-expect_exit() {  # expected code, description, command...
-  local code=$1 what=$2
-  shift 2
-  "$@" >"$work/out" 2>"$work/err"
-  local got=$?
-  check "$what (exit $got, expected $code: $(head -c 300 "$work/err"))" test "$got" -eq "$code"
-}
-json_check() {  # file, python expression over `j` that must be true
-  "$python" -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1"
-}
+source "$(dirname "$0")/lib.sh" "$1"
 dump() { sqlite3 "$store" .dump | grep -v '^INSERT INTO samples' ; sqlite3 "$store" "SELECT id, fingerprint, particle_count FROM samples ORDER BY id"; }
 
 # --help documents the exit codes.
@@ -128,5 +98,4 @@ if command -v script >/dev/null; then
   check "progress bar on a terminal" grep -q "particles/s ETA" "$work/tty.out"
 fi
 
-echo "$passed passed, $failed failed"
-test "$failed" -eq 0
+finish

@@ -1,11 +1,15 @@
 // The Store contract: what every storage backend must do, tested only through the Store
-// interface. Each backend is one StoreBackend in the instantiation at the bottom; a MongoDB
-// backend adds its own (under PHYTOFLOW_WITH_MONGO) whose factory calls GTEST_SKIP() when no
-// server is configured.
+// interface. Each backend is one StoreBackend in the instantiations at the bottom. The MongoDB
+// backend (PHYTOFLOW_WITH_MONGO) gives each test a fresh database on the server named by
+// PHYTOFLOW_TEST_MONGO_URI and drops it afterwards; without that variable its tests fail with a
+// message that says how to start a server (they never skip).
 
 #include "phytoflow/core/error.h"
 #include "phytoflow/storage/sqlite/sqlite_store.h"
 #include "phytoflow/storage/store.h"
+#ifdef PHYTOFLOW_WITH_MONGO
+#include "phytoflow/storage/mongo/mongo_store.h"
+#endif
 
 #include <cmath>
 #include <filesystem>
@@ -13,11 +17,15 @@
 #include <limits>
 #include <memory>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <stdlib.h>  // mkdtemp
+#ifdef PHYTOFLOW_WITH_MONGO
+#include "testing/mongo_test_server.h"
+#endif
 
 namespace phytoflow {
 
@@ -65,7 +73,12 @@ void PrintTo(const Sample& sample, std::ostream* out) {
   *out << "] summary=" << sample.summary.size() << " notes=" << sample.notes.size()
        << "B classifications=" << sample.classifications.size()
        << " warnings=" << sample.warnings.size() << " files=" << sample.files.size()
-       << " ingested=" << sample.ingested_at << " version=" << sample.phytoflow_version << "}";
+       << " ingested=" << sample.ingested_at << " version=" << sample.phytoflow_version
+       << " metadata=[";
+  for (const auto& [key, value] : MetadataValues(sample.metadata)) {
+    *out << key << "=" << value << " ";
+  }
+  *out << "]}";
 }
 
 namespace {
@@ -74,6 +87,8 @@ struct StoreBackend {
   std::string name;
   // Opens an empty store. `scratch` is a fresh directory, removed after the test.
   std::function<std::unique_ptr<Store>(const std::filesystem::path& scratch)> open;
+  // Removes what `open` made outside `scratch` (a server database), after the store is closed.
+  std::function<void(const std::filesystem::path& scratch)> remove;
 };
 
 void PrintTo(const StoreBackend& backend, std::ostream* out) {
@@ -108,6 +123,28 @@ std::vector<Particle> Comparable(std::vector<Particle> particles) {
 
 const std::vector<std::string> kMeasurementNames = {
     "Area (ABD)", "Diameter (ESD)", "Aspect Ratio", "Transparency", "Sum Intensity"};
+
+// Every metadata key set, with distinct values so that swapped columns show.
+SampleMetadata MakeFullMetadata() {
+  SampleMetadata metadata;
+  metadata.station = "W08";
+  metadata.campaign = "BPNS-2024-05";
+  metadata.latitude = 51.4325;
+  metadata.longitude = -2.5 + 1e-9;  // must round-trip bits
+  metadata.sampled_at = "2024-05-14T09:30:15Z";
+  metadata.depth_min_m = 0.5;
+  metadata.depth_max_m = 5.0;
+  metadata.sampling_protocol = "Niskin bottle; Lugol 1 %";
+  metadata.gear = "Niskin bottle";
+  metadata.water_body = "North Sea";
+  metadata.country_code = "BE";
+  metadata.dilution_factor = 2.0;
+  metadata.concentration_factor = 0.25;
+  metadata.temperature_c = -1.75;
+  metadata.salinity = 34.125;
+  metadata.environment = {{"chlorophyll_ug_per_l", 0.1 + 0.2}, {"oxygen_umol_per_kg", 250.0}};
+  return metadata;
+}
 
 // Every field set, with values that catch column mix-ups and lossy conversions.
 Sample MakeFullSample(const std::string& id) {
@@ -157,6 +194,7 @@ Sample MakeFullSample(const std::string& id) {
   };
   sample.ingested_at = "2024-01-02T03:04:05Z";
   sample.phytoflow_version = "0.1.0";
+  sample.metadata = MakeFullMetadata();
   return sample;
 }
 
@@ -288,6 +326,9 @@ class StoreContract : public ::testing::TestWithParam<StoreBackend> {
   }
   void TearDown() override {
     store_.reset();
+    if (GetParam().remove) {
+      GetParam().remove(scratch_);
+    }
     std::error_code ignored;
     std::filesystem::remove_all(scratch_, ignored);
   }
@@ -337,6 +378,7 @@ TEST_P(StoreContract, CommitStoresFinalMetadata) {
   sample.warnings = {"found late"};
   sample.files = MakeFullSample("x").files;
   sample.run_end_utc = "2023-06-01T09:00:00";
+  sample.metadata.station = "given late";  // e.g. a sidecar row matched after the id was chosen
   writer->Commit(sample);
 
   EXPECT_EQ(store_->FindSample(sample.id), sample);
@@ -499,6 +541,63 @@ TEST_P(StoreContract, ReplaceLabelsRewritesOneClassificationOnly) {
   EXPECT_EQ(store_->Labels("s"), (std::vector<Label>{labels[1], labels[2], expert, labels[0]}));
 }
 
+TEST_P(StoreContract, UpdateSampleMetadataReplacesOnlyTheMetadata) {
+  const Sample sample = MakeFullSample("s");
+  const std::vector<Particle> particles = MakeParticles();
+  WriteSample(*store_, sample, particles, MakeLabels());
+  WriteSample(*store_, MakeMinimalSample("other"), {}, {});
+
+  SampleMetadata update;
+  update.station = "W09";
+  update.depth_min_m = 10.0;
+  update.depth_max_m = 10.0;
+  update.environment = {{"silicate_umol_per_l", 4.5}};
+  store_->UpdateSampleMetadata("s", update);
+
+  // Replaced as a whole (merging is the caller's business); nothing else of the sample changed.
+  Sample expected = sample;
+  expected.metadata = update;
+  EXPECT_EQ(store_->FindSample("s"), expected);
+  EXPECT_EQ(store_->FindSampleByFingerprint(sample.fingerprint)->metadata, update);
+  EXPECT_EQ(Comparable(ReadParticles(*store_, "s")), Comparable(particles));
+  EXPECT_EQ(store_->Labels("s").size(), MakeLabels().size());
+  EXPECT_TRUE(store_->FindSample("other")->metadata.Empty());
+  const std::vector<Sample> listed = store_->ListSamples();
+  ASSERT_EQ(listed.size(), 2u);
+  for (const Sample& listed_sample : listed) {
+    EXPECT_EQ(listed_sample.metadata, listed_sample.id == "s" ? update : SampleMetadata{});
+  }
+
+  store_->UpdateSampleMetadata("s", {});
+  EXPECT_TRUE(store_->FindSample("s")->metadata.Empty());
+
+  ExpectError(ErrorCode::kNotFound, [&] { store_->UpdateSampleMetadata("nope", update); });
+  EXPECT_FALSE(store_->FindSample("nope").has_value());
+}
+
+TEST_P(StoreContract, MetadataGoesWithItsSample) {
+  WriteSample(*store_, MakeFullSample("s"), {}, {});
+  // A replaced sample has the metadata of its replacement only.
+  Sample replacement = MakeMinimalSample("s");
+  replacement.metadata.campaign = "again";
+  WriteSample(*store_, replacement, {}, {}, WriteMode::kReplace);
+  EXPECT_EQ(store_->FindSample("s")->metadata, replacement.metadata);
+  // A deleted sample's metadata does not come back with a new sample of the same id.
+  EXPECT_TRUE(store_->DeleteSample("s"));
+  WriteSample(*store_, MakeMinimalSample("s"), {}, {});
+  EXPECT_TRUE(store_->FindSample("s")->metadata.Empty());
+}
+
+TEST_P(StoreContract, MetadataIsNotWrittenWhileASampleIsBeingWritten) {
+  WriteSample(*store_, MakeMinimalSample("a"), {}, {});
+  std::unique_ptr<SampleWriter> writer =
+      store_->BeginSample(MakeMinimalSample("b"), WriteMode::kCreate);
+  ExpectError(ErrorCode::kConflict, [&] { store_->UpdateSampleMetadata("a", MakeFullMetadata()); });
+  writer->Commit(MakeMinimalSample("b"));
+  store_->UpdateSampleMetadata("a", MakeFullMetadata());
+  EXPECT_EQ(store_->FindSample("a")->metadata, MakeFullMetadata());
+}
+
 TEST_P(StoreContract, CreateWithExistingIdConflicts) {
   const Sample sample = MakeFullSample("s");
   const std::vector<Particle> particles = MakeParticles();
@@ -624,6 +723,35 @@ INSTANTIATE_TEST_SUITE_P(
                                          return OpenSqliteStore(scratch / "store.db");
                                        }}),
     [](const ::testing::TestParamInfo<StoreBackend>& param_info) { return param_info.param.name; });
+
+#ifdef PHYTOFLOW_WITH_MONGO
+// One database per test, named after its scratch folder (mkdtemp makes that unique).
+std::string MongoTestDatabaseUri(const std::filesystem::path& scratch) {
+  const std::optional<std::string> server = fixtures::TestMongoUri();
+  if (!server) {
+    throw std::runtime_error(fixtures::NoMongoServerMessage());
+  }
+  return fixtures::WithDatabase(*server, scratch.filename().string());
+}
+
+INSTANTIATE_TEST_SUITE_P(Mongo,
+                         StoreContract,
+                         ::testing::Values(StoreBackend{
+                             .name = "mongodb",
+                             .open =
+                                 [](const std::filesystem::path& scratch) {
+                                   return OpenMongoStore(MongoTestDatabaseUri(scratch));
+                                 },
+                             .remove =
+                                 [](const std::filesystem::path& scratch) {
+                                   if (fixtures::TestMongoUri()) {
+                                     fixtures::DropMongoDatabase(MongoTestDatabaseUri(scratch));
+                                   }
+                                 }}),
+                         [](const ::testing::TestParamInfo<StoreBackend>& param_info) {
+                           return param_info.param.name;
+                         });
+#endif
 
 }  // namespace
 }  // namespace phytoflow

@@ -58,6 +58,20 @@ ParticleContext ContextForParticle(const Sample& sample,
   context.circularity = Measurement(sample, particle, "circularity_hu");
   context.intensity = Measurement(sample, particle, "intensity");
   context.sigma_intensity = Measurement(sample, particle, "sigma_intensity");
+
+  const SampleMetadata& metadata = sample.metadata;
+  if (const std::optional<int> day = DayOfYear(metadata)) {
+    context.day_of_year = *day;
+  }
+  context.latitude = metadata.latitude;
+  context.longitude = metadata.longitude;
+  if (metadata.depth_min_m && metadata.depth_max_m) {
+    context.depth_m = (*metadata.depth_min_m + *metadata.depth_max_m) / 2;
+  } else {
+    context.depth_m = metadata.depth_min_m ? metadata.depth_min_m : metadata.depth_max_m;
+  }
+  context.temperature_c = metadata.temperature_c;
+  context.salinity = metadata.salinity;
   return context;
 }
 

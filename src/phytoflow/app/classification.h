@@ -26,7 +26,9 @@ namespace phytoflow {
 
 // What the classifier may know about a stored particle besides its image: the vignette size
 // in `size_unit` ("um" through the sample's calibration, or "px"), the list's morphometrics,
-// and nothing of the sample yet (sample metadata arrives with the metadata commands).
+// and the sample's metadata (`metadata set|import`, ingest --metadata): day of year of
+// sampled_at, latitude, longitude, depth (the middle of depth_min_m..depth_max_m, or the one
+// given), temperature and salinity. What the sample does not give stays empty.
 ParticleContext ContextForParticle(const Sample& sample,
                                    const Particle& particle,
                                    std::string_view size_unit);

@@ -1,5 +1,6 @@
 #include "phytoflow/app/ingest.h"
 
+#include "phytoflow/core/error.h"
 #include "phytoflow/core/parallel.h"
 #include "phytoflow/core/version.h"
 #include "phytoflow/reader/export_source.h"
@@ -20,6 +21,26 @@ std::string ChooseSampleId(const Store& store, const Sample& sample) {
   return sample.run_name + "-" + sample.fingerprint.substr(0, 8);
 }
 
+// `metadata` with the sidecar record of the run merged in, checked before anything is written.
+SampleMetadata WithSidecar(SampleMetadata metadata,
+                           const MetadataRecord& record,
+                           const Sample& sample) {
+  MergeMetadata(metadata, record.metadata);
+  try {
+    ValidateMetadata(metadata);
+  } catch (const Error& error) {
+    throw Error(
+        error.Code(),
+        "metadata of run '" + sample.run_name + "' (sample '" + sample.id + "'): " + error.what());
+  }
+  return metadata;
+}
+
+const MetadataRecord* SidecarRecord(const IngestOptions& options, const Sample& sample) {
+  return options.metadata ? FindMetadataRecord(*options.metadata, sample.id, sample.run_name)
+                          : nullptr;
+}
+
 IngestReport IngestRun(Store& store, const RunFiles& files, const IngestOptions& options) {
   RunReader reader(
       files,
@@ -35,14 +56,31 @@ IngestReport IngestRun(Store& store, const RunFiles& files, const IngestOptions&
       for (const LabelCount& count : store.CountLabels(existing->id)) {
         report.labels += count.count;
       }
+      // The particles are already stored, but the sidecar may bring new metadata.
+      if (const MetadataRecord* record = SidecarRecord(options, *existing)) {
+        const SampleMetadata metadata = WithSidecar(existing->metadata, *record, *existing);
+        if (metadata != existing->metadata) {
+          store.UpdateSampleMetadata(existing->id, metadata);
+          existing->metadata = metadata;
+          report.metadata_updated = true;
+        }
+      }
       report.sample = std::move(*existing);
       return report;
     }
     sample.id = existing->id;
+    sample.metadata = existing->metadata;  // given by users, not read from the run: kept
     mode = WriteMode::kReplace;
     report.outcome = IngestOutcome::kReplaced;
   } else {
     sample.id = ChooseSampleId(store, sample);
+  }
+  if (const MetadataRecord* record = SidecarRecord(options, sample)) {
+    sample.metadata = WithSidecar(sample.metadata, *record, sample);
+  } else if (options.metadata) {
+    sample.warnings.push_back(
+        "no sample metadata for this run in the sidecar file (a row whose run is '" +
+        sample.run_name + "' or '" + sample.id + "')");
   }
   sample.ingested_at = NowUtcIso8601();
   sample.phytoflow_version = std::string(Version());
@@ -101,6 +139,22 @@ std::vector<IngestReport> IngestExport(Store& store,
     }
   }
   return reports;
+}
+
+std::vector<std::string> UnmatchedMetadataRuns(const std::vector<MetadataRecord>& records,
+                                               const std::vector<IngestReport>& reports) {
+  std::vector<std::string> unmatched;
+  for (const MetadataRecord& record : records) {
+    bool matched = false;
+    for (const IngestReport& report : reports) {
+      matched = matched ||
+                FindMetadataRecord(records, report.sample.id, report.sample.run_name) == &record;
+    }
+    if (!matched) {
+      unmatched.push_back(record.run);
+    }
+  }
+  return unmatched;
 }
 
 }  // namespace phytoflow

@@ -8,6 +8,7 @@
 // exactly as it was before that run. A run already in the store (same particle fingerprint) is
 // left unchanged unless `replace` is set.
 
+#include "phytoflow/app/metadata.h"
 #include "phytoflow/core/sample.h"
 #include "phytoflow/storage/store.h"
 
@@ -34,12 +35,18 @@ struct IngestReport {
   Sample sample;                                   // as stored (without particles)
   int64_t labels = 0;                              // labels of the run in the store (from the .cla)
   std::optional<int64_t> particles_without_image;  // unknown for runs left unchanged
+  bool metadata_updated = false;  // an unchanged run whose stored metadata the sidecar changed
 };
 
 struct IngestOptions {
   bool replace = false;  // replace a run that is already stored
   bool strict = false;   // a missing or unreadable collage fails the run
   int threads = 0;       // for encoding vignettes; 0 = every core
+  // Sidecar records (ReadMetadataFile). Each run takes the record of its sample id or run name
+  // (FindMetadataRecord), stored in the run's transaction; a replaced run keeps its stored
+  // metadata where the record gives nothing, and an unchanged run gets the record merged in
+  // (IngestReport::metadata_updated). When set, a written run without a record gets a warning.
+  std::optional<std::vector<MetadataRecord>> metadata;
   std::function<void(const IngestProgress&)> on_progress;  // called every few hundred particles
   std::function<void(const IngestReport&)> on_run_done;    // called as each run is stored
 };
@@ -49,5 +56,10 @@ struct IngestOptions {
 std::vector<IngestReport> IngestExport(Store& store,
                                        const std::filesystem::path& input,
                                        const IngestOptions& options);
+
+// The runs of sidecar records that matched none of the ingested runs (by sample id or run name),
+// in record order: worth a warning, as they are usually typos.
+std::vector<std::string> UnmatchedMetadataRuns(const std::vector<MetadataRecord>& records,
+                                               const std::vector<IngestReport>& reports);
 
 }  // namespace phytoflow

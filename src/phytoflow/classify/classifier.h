@@ -5,6 +5,7 @@
 
 #include "phytoflow/classify/context.h"
 #include "phytoflow/classify/model_info.h"
+#include "phytoflow/core/label.h"
 #include "phytoflow/imaging/image.h"
 
 #include <span>
@@ -15,7 +16,6 @@
 namespace phytoflow {
 
 // Label given when the top class's probability is below its threshold.
-inline constexpr const char* kUncertainLabel = "uncertain";
 
 struct Prediction {
   int class_index = -1;                               // top class, or -1 when uncertain

@@ -14,6 +14,7 @@ namespace {
 struct IngestArguments {
   std::vector<std::string> paths;
   std::string store;
+  std::string metadata_file;
   bool json = false;
   bool replace = false;
   bool strict = false;
@@ -35,25 +36,41 @@ void PrintReport(const IngestReport& report) {
              sample.dilution_factor != 1.0
                  ? fmt::format(" (dilution x{:.4g})", sample.dilution_factor)
                  : "");
+  std::string metadata_keys;
+  for (const auto& [key, value] : MetadataValues(sample.metadata)) {
+    metadata_keys += (metadata_keys.empty() ? "" : ", ") + key;
+  }
   if (report.outcome != IngestOutcome::kUnchanged) {
     fmt::print("  labels           {} from {} classification(s)\n",
                report.labels,
                sample.classifications.size());
+    if (!metadata_keys.empty()) {
+      fmt::print("  metadata         {}\n", metadata_keys);
+    }
     for (const std::string& warning : sample.warnings) {
       fmt::print("  warning: {}\n", warning);
     }
   } else {
+    if (report.metadata_updated) {
+      fmt::print("  metadata updated from the sidecar: {}\n", metadata_keys);
+    }
     fmt::print("  already stored; use --replace to read it again\n");
   }
 }
 
 void Run(const IngestArguments& arguments) {
+  // A bad sidecar fails before any run is read.
+  std::optional<std::vector<MetadataRecord>> metadata;
+  if (!arguments.metadata_file.empty()) {
+    metadata = ReadMetadataFile(arguments.metadata_file);
+  }
   const std::unique_ptr<Store> store = OpenStore(arguments.store);
   ProgressBar progress;
   std::vector<IngestReport> reports;
   const IngestOptions options{
       .replace = arguments.replace,
       .strict = arguments.strict,
+      .metadata = metadata,
       .on_progress = [&](const IngestProgress& p) { progress.Update(p.run_name, p.done, p.total); },
       // Text reports appear as each run is stored, so a later failure does not hide them.
       .on_run_done =
@@ -78,6 +95,12 @@ void Run(const IngestArguments& arguments) {
       stored += (stored.empty() ? "" : ", ") + report.sample.id;
     }
     throw Error(error.Code(), std::string(error.what()) + " (stored before it: " + stored + ")");
+  }
+  if (metadata) {
+    for (const std::string& run : UnmatchedMetadataRuns(*metadata, reports)) {
+      std::cerr << "phytoflow: warning: " << arguments.metadata_file << ": run '" << run
+                << "' matches none of the ingested runs\n";
+    }
   }
   if (!arguments.json) {
     return;
@@ -108,6 +131,10 @@ void AddIngestCommand(CLI::App& app) {
       "--replace", arguments->replace, "Read runs that are already stored again and replace them");
   command->add_flag(
       "--strict", arguments->strict, "Fail on a missing or unreadable collage instead of warning");
+  command->add_option("--metadata",
+                      arguments->metadata_file,
+                      "Sidecar .csv or .json of sample metadata, one row per run (matched by "
+                      "sample id or run name); see docs/metadata.md");
   command->callback([arguments] { Run(*arguments); });
 }
 

@@ -3,11 +3,11 @@
 
 #include "phytoflow/app/classification.h"
 #include "phytoflow/cli/commands.h"
+#include "phytoflow/cli/default_model.h"
 #include "phytoflow/cli/json_output.h"
 #include "phytoflow/cli/progress_bar.h"
 #include "phytoflow/core/error.h"
 
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -21,15 +21,6 @@ namespace phytoflow {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The model `classify` uses when none is given: $PHYTOFLOW_MODEL, else the default model
-// shipped in the source tree (models/).
-std::string DefaultModelPath() {
-  if (const char* path = std::getenv("PHYTOFLOW_MODEL"); path && *path) {
-    return path;
-  }
-  return std::string(PHYTOFLOW_SOURCE_DIR) + "/models/phytoflow-flowcam-default.pt";
-}
 
 #ifdef PHYTOFLOW_WITH_TORCH
 std::unique_ptr<Classifier> OpenClassifier(const std::string& model,

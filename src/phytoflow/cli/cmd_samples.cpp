@@ -84,6 +84,13 @@ void ShowSample(const SampleArguments& arguments) {
   line("dilution factor", fmt::format("{:.4g}", sample->dilution_factor));
   line("concentration", Number(sample->particles_per_ml, "{:.1f} particles/ml"));
   line("ingested", sample->ingested_at + " by phytoflow " + sample->phytoflow_version);
+  const auto metadata = MetadataValues(sample->metadata);
+  if (metadata.empty()) {
+    line("metadata", "none (see `phytoflow metadata set`)");
+  }
+  for (const auto& [key, value] : metadata) {
+    line(key, value);
+  }
   for (const SampleFile& file : sample->files) {
     line("kept file", file.name + " (" + file.kind + ")");
   }
@@ -114,7 +121,9 @@ void AddSamplesCommand(CLI::App& app) {
 void AddShowCommand(CLI::App& app) {
   auto arguments = std::make_shared<SampleArguments>();
   CLI::App* command = app.add_subcommand(
-      "show", "Show a sample: metadata, volume, concentration, calibration and label counts");
+      "show",
+      "Show a sample: run details, volume, concentration, calibration, sample metadata and label "
+      "counts");
   command->add_option("SAMPLE", arguments->sample_id, "Sample id (see `phytoflow samples`)")
       ->required();
   AddStoreOption(*command, arguments->store);

@@ -35,5 +35,13 @@ void AddShowCommand(CLI::App& app);
 void AddVignettesCommand(CLI::App& app);
 // train (with LibTorch only), evaluate, predict, classify.
 void AddModelCommands(CLI::App& app);
+// metadata set|import|show.
+void AddMetadataCommands(CLI::App& app);
+// report (composition) and taxonomy show|check.
+void AddReportCommands(CLI::App& app);
+// export dwca|ecotaxa, import ecotaxa.
+void AddExchangeCommands(CLI::App& app);
+// store copy|gc.
+void AddStoreCommands(CLI::App& app);
 
 }  // namespace phytoflow

@@ -29,6 +29,27 @@ nlohmann::json SectionsJson(const std::vector<ContextEntry>& entries) {
 
 }  // namespace
 
+nlohmann::json SampleMetadataJson(const SampleMetadata& metadata) {
+  return {
+      {"station", OrNull(metadata.station)},
+      {"campaign", OrNull(metadata.campaign)},
+      {"latitude", OrNull(metadata.latitude)},
+      {"longitude", OrNull(metadata.longitude)},
+      {"sampled_at", OrNull(metadata.sampled_at)},
+      {"depth_min_m", OrNull(metadata.depth_min_m)},
+      {"depth_max_m", OrNull(metadata.depth_max_m)},
+      {"sampling_protocol", OrNull(metadata.sampling_protocol)},
+      {"gear", OrNull(metadata.gear)},
+      {"water_body", OrNull(metadata.water_body)},
+      {"country_code", OrNull(metadata.country_code)},
+      {"dilution_factor", OrNull(metadata.dilution_factor)},
+      {"concentration_factor", OrNull(metadata.concentration_factor)},
+      {"temperature_c", OrNull(metadata.temperature_c)},
+      {"salinity", OrNull(metadata.salinity)},
+      {"environment", metadata.environment},
+  };
+}
+
 nlohmann::json SampleSummaryJson(const Sample& sample) {
   return {
       {"sample_id", sample.id},
@@ -75,6 +96,7 @@ nlohmann::json SampleDetailJson(const Sample& sample, const std::vector<LabelCou
   json["files"] = files;
   json["context"] = SectionsJson(sample.context);
   json["summary"] = SectionsJson(sample.summary);
+  json["metadata"] = SampleMetadataJson(sample.metadata);
 
   // One entry per (source, classification) with the particle count of each class.
   nlohmann::json labels = nlohmann::json::array();
@@ -100,6 +122,8 @@ nlohmann::json IngestReportJson(const IngestReport& report) {
   json["particles_without_image"] = OrNull(report.particles_without_image);
   json["warnings"] = report.outcome == IngestOutcome::kUnchanged ? std::vector<std::string>{}
                                                                  : report.sample.warnings;
+  json["metadata"] = SampleMetadataJson(report.sample.metadata);
+  json["metadata_updated"] = report.metadata_updated;
   return json;
 }
 

@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
   phytoflow::AddShowCommand(app);
   phytoflow::AddVignettesCommand(app);
   phytoflow::AddModelCommands(app);
+  phytoflow::AddMetadataCommands(app);
+  phytoflow::AddReportCommands(app);
+  phytoflow::AddExchangeCommands(app);
+  phytoflow::AddStoreCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -12,6 +12,9 @@ inline constexpr const char* kLabelSourceVisualSpreadsheet = "VisualSpreadsheet"
 inline constexpr const char* kLabelSourceModel = "model";    // a classifier's prediction
 inline constexpr const char* kLabelSourceExpert = "expert";  // validated by a person
 
+// The label a model gives a particle that no class is sure enough of (below every threshold).
+inline constexpr const char* kUncertainLabel = "uncertain";
+
 // One class and its probability, for a prediction's top-k.
 struct LabelScore {
   std::string name;

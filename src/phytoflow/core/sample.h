@@ -1,5 +1,7 @@
 #pragma once
 
+#include "phytoflow/core/sample_metadata.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -73,6 +75,8 @@ struct Sample {
   std::vector<std::string> classifications;    // names of the .cla classifications
   std::vector<std::string> warnings;           // what ingest had to work around
   std::vector<SampleFile> files;               // calibration images
+
+  SampleMetadata metadata;  // station, time, place, environment: given by users, not by VS
 
   std::string ingested_at;        // ISO 8601 UTC
   std::string phytoflow_version;  // version that ingested it

@@ -38,8 +38,9 @@ class SampleWriter {
   virtual void AddParticles(std::span<const Particle> particles) = 0;
   // Adds labels; each names a particle added before or after, by its number.
   virtual void AddLabels(std::span<const Label> labels) = 0;
-  // Stores the final sample metadata (counts and warnings may have changed while streaming) and
-  // makes everything visible at once. Throws if the store cannot commit; then nothing changed.
+  // Stores the final sample metadata (counts and warnings may have changed while streaming; the
+  // user's Sample::metadata is written here too) and makes everything visible at once. Throws if
+  // the store cannot commit; then nothing changed.
   virtual void Commit(const Sample& sample) = 0;
 };
 
@@ -81,6 +82,13 @@ class Store {
                              const std::string& source,
                              const std::string& classification,
                              std::span<const Label> labels) = 0;
+
+  // Replaces the sample's metadata (Sample::metadata: station, time, place, environment) as a
+  // whole, in one transaction; merging with what is stored is the caller's job. Nothing else of
+  // the sample changes. Throws Error{kNotFound} for an unknown sample, Error{kConflict} while a
+  // sample is being written.
+  virtual void UpdateSampleMetadata(const std::string& sample_id,
+                                    const SampleMetadata& metadata) = 0;
 
   // Removes a sample and everything that belongs to it. Returns false if it did not exist.
   virtual bool DeleteSample(const std::string& sample_id) = 0;

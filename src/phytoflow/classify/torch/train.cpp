@@ -776,7 +776,10 @@ TrainResult Train(const Dataset& train,
                             {"macro_f1", result.validation.macro_f1},
                             {"balanced_accuracy", result.validation.balanced_accuracy},
                             {"ece", result.validation.ece},
-                            {"temperature", info.temperature}};
+                            {"temperature", info.temperature},
+                            // [true][predicted] over info.classes: what `report` uses to correct
+                            // counts for this model's errors (docs/composition.md).
+                            {"confusion", result.validation.confusion}};
   training["images_per_second"] = result.train_images_per_second;
   info.training_json = training.dump(2);
   info.created_at = NowUtcIso8601();

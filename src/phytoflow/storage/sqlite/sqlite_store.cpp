@@ -7,6 +7,7 @@
 #include <cassert>
 #include <charconv>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <string_view>
@@ -675,6 +676,125 @@ std::vector<SampleFile> ReadFiles(Connection& connection, const std::string& sam
   return files;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Sample metadata: a typed row in sample_metadata, free values in sample_environment
+
+struct MetadataColumn {
+  std::string_view name;
+  std::string SampleMetadata::* text = nullptr;              // TEXT, NULL when empty
+  std::optional<double> SampleMetadata::* number = nullptr;  // REAL, NULL when unset
+};
+
+// Every column of sample_metadata after sample_id, in SELECT order; the SQL is built from it.
+constexpr std::array<MetadataColumn, 15> kMetadataColumns = {{
+    {.name = "station", .text = &SampleMetadata::station},
+    {.name = "campaign", .text = &SampleMetadata::campaign},
+    {.name = "latitude", .number = &SampleMetadata::latitude},
+    {.name = "longitude", .number = &SampleMetadata::longitude},
+    {.name = "sampled_at", .text = &SampleMetadata::sampled_at},
+    {.name = "depth_min_m", .number = &SampleMetadata::depth_min_m},
+    {.name = "depth_max_m", .number = &SampleMetadata::depth_max_m},
+    {.name = "sampling_protocol", .text = &SampleMetadata::sampling_protocol},
+    {.name = "gear", .text = &SampleMetadata::gear},
+    {.name = "water_body", .text = &SampleMetadata::water_body},
+    {.name = "country_code", .text = &SampleMetadata::country_code},
+    {.name = "dilution_factor", .number = &SampleMetadata::dilution_factor},
+    {.name = "concentration_factor", .number = &SampleMetadata::concentration_factor},
+    {.name = "temperature_c", .number = &SampleMetadata::temperature_c},
+    {.name = "salinity", .number = &SampleMetadata::salinity},
+}};
+
+std::string MetadataColumnList() {
+  std::string columns = "sample_id";
+  for (const MetadataColumn& column : kMetadataColumns) {
+    columns += ", ";
+    columns += column.name;
+  }
+  return columns;
+}
+
+// Replaces the stored metadata of a sample; the caller holds the transaction.
+void WriteMetadata(Connection& connection,
+                   const std::string& sample_id,
+                   const SampleMetadata& metadata) {
+  for (const char* sql : {"DELETE FROM sample_metadata WHERE sample_id = ?1",
+                          "DELETE FROM sample_environment WHERE sample_id = ?1"}) {
+    Statement remove(connection.Get(), sql);
+    remove.BindText(1, sample_id);
+    remove.Run();
+  }
+  if (metadata.Empty()) {
+    return;  // no row: a sample without metadata costs nothing
+  }
+  std::string values = "?1";
+  for (size_t index = 0; index < kMetadataColumns.size(); ++index) {
+    values += ", ?" + std::to_string(index + 2);
+  }
+  Statement insert(
+      connection.Get(),
+      "INSERT INTO sample_metadata (" + MetadataColumnList() + ") VALUES (" + values + ")");
+  insert.BindText(1, sample_id);
+  for (size_t index = 0; index < kMetadataColumns.size(); ++index) {
+    const MetadataColumn& column = kMetadataColumns[index];
+    const int parameter = static_cast<int>(index) + 2;
+    if (column.text != nullptr) {
+      insert.BindTextOrNull(parameter, metadata.*column.text);
+    } else {
+      insert.BindOptionalReal(parameter, metadata.*column.number);
+    }
+  }
+  insert.Run();
+  Statement insert_value(
+      connection.Get(),
+      "INSERT INTO sample_environment (sample_id, name, value) VALUES (?1, ?2, ?3)");
+  for (const auto& [name, value] : metadata.environment) {
+    insert_value.BindText(1, sample_id);
+    insert_value.BindText(2, name);
+    insert_value.BindReal(3, value);
+    insert_value.Run();
+  }
+}
+
+// Reads sample_metadata rows (every column of MetadataColumnList()) into the samples they
+// belong to: one sample (`where` "WHERE sample_id = ?1") or all of them (no `where`).
+void ReadMetadataInto(Connection& connection,
+                      std::string_view where,
+                      const std::string& sample_id,
+                      const std::function<SampleMetadata*(const std::string&)>& metadata_of) {
+  Statement select(
+      connection.Get(),
+      "SELECT " + MetadataColumnList() + " FROM sample_metadata " + std::string(where));
+  if (!where.empty()) {
+    select.BindText(1, sample_id);
+  }
+  while (select.Step()) {
+    SampleMetadata* metadata = metadata_of(select.Text(0));
+    if (metadata == nullptr) {
+      continue;
+    }
+    for (size_t index = 0; index < kMetadataColumns.size(); ++index) {
+      const MetadataColumn& column = kMetadataColumns[index];
+      const int column_index = static_cast<int>(index) + 1;
+      if (column.text != nullptr) {
+        metadata->*column.text = select.Text(column_index);
+      } else {
+        metadata->*column.number = select.OptionalReal(column_index);
+      }
+    }
+  }
+  Statement values(connection.Get(),
+                   "SELECT sample_id, name, value FROM sample_environment " + std::string(where) +
+                       " ORDER BY sample_id, name");
+  if (!where.empty()) {
+    values.BindText(1, sample_id);
+  }
+  while (values.Step()) {
+    if (SampleMetadata* metadata = metadata_of(values.Text(0))) {
+      metadata->environment[values.Text(1)] = values.Real(2);
+    }
+  }
+}
+
 // Particle measurements are keyed by name, so duplicate names would lose values.
 void CheckMeasurementNames(const Sample& sample) {
   std::unordered_set<std::string_view> seen;
@@ -787,6 +907,7 @@ class SqliteStore final : public Store {
                      const std::string& source,
                      const std::string& classification,
                      std::span<const Label> labels) override;
+  void UpdateSampleMetadata(const std::string& sample_id, const SampleMetadata& metadata) override;
   bool DeleteSample(const std::string& sample_id) override;
 
  private:
@@ -886,6 +1007,7 @@ class SqliteSampleWriter final : public SampleWriter {
         update.Run();
       }
       InsertFiles(connection, sample);
+      WriteMetadata(connection, sample.id, sample.metadata);
       connection.Execute("COMMIT");
     } catch (...) {
       End(false);
@@ -1033,11 +1155,22 @@ std::unique_ptr<SampleWriter> SqliteStore::BeginSample(const Sample& sample, Wri
 std::vector<Sample> SqliteStore::ListSamples() const {
   Db& db = Reader();
   std::lock_guard lock(db.mutex);
-  Statement select(db.connection.Get(), SelectSampleSql(false, "ORDER BY ingested_at, id"));
+  ReadSnapshot snapshot(db.connection);
   std::vector<Sample> samples;
-  while (select.Step()) {
-    samples.push_back(ReadSample(select));
+  {
+    Statement select(db.connection.Get(), SelectSampleSql(false, "ORDER BY ingested_at, id"));
+    while (select.Step()) {
+      samples.push_back(ReadSample(select));
+    }
   }
+  std::unordered_map<std::string, size_t> index_of;
+  for (size_t index = 0; index < samples.size(); ++index) {
+    index_of.emplace(samples[index].id, index);
+  }
+  ReadMetadataInto(db.connection, "", "", [&](const std::string& id) -> SampleMetadata* {
+    const auto found = index_of.find(id);
+    return found != index_of.end() ? &samples[found->second].metadata : nullptr;
+  });
   return samples;
 }
 
@@ -1056,6 +1189,9 @@ std::optional<Sample> SqliteStore::FindSampleWhere(std::string_view where,
     sample = ReadSample(select);
   }
   sample->files = ReadFiles(db.connection, sample->id);
+  ReadMetadataInto(db.connection, "WHERE sample_id = ?1", sample->id, [&](const std::string&) {
+    return &sample->metadata;
+  });
   return sample;
 }
 
@@ -1219,6 +1355,32 @@ void SqliteStore::ReplaceLabels(const std::string& sample_id,
     for (const Label& label : labels) {
       InsertLabel(insert, sample_id, label);
     }
+    connection.Execute("COMMIT");
+  } catch (...) {
+    connection.ExecuteNoThrow("ROLLBACK");
+    throw;
+  }
+}
+
+void SqliteStore::UpdateSampleMetadata(const std::string& sample_id,
+                                       const SampleMetadata& metadata) {
+  std::lock_guard lock(write_db_->mutex);
+  if (writer_open_) {
+    throw Error(ErrorCode::kConflict,
+                "cannot write the metadata of sample '" + sample_id +
+                    "' while a sample is being written to this store");
+  }
+  Connection& connection = write_db_->connection;
+  connection.Execute("BEGIN IMMEDIATE");
+  try {
+    {
+      Statement exists(connection.Get(), "SELECT 1 FROM samples WHERE id = ?1");
+      exists.BindText(1, sample_id);
+      if (!exists.Step()) {
+        throw Error(ErrorCode::kNotFound, "no sample '" + sample_id + "' in the store");
+      }
+    }
+    WriteMetadata(connection, sample_id, metadata);
     connection.Execute("COMMIT");
   } catch (...) {
     connection.ExecuteNoThrow("ROLLBACK");

@@ -195,7 +195,9 @@ TEST(SqliteStore, UpgradesALevelOneStore) {
     auto store = OpenSqliteStore(path);
     Write(*store, sample, MakeParticles(5, 50));
   }
-  RawQuery(path, "ALTER TABLE labels DROP COLUMN top_k");  // back to level 1
+  RawQuery(path, "DROP TABLE sample_environment");  // back to level 1
+  RawQuery(path, "DROP TABLE sample_metadata");
+  RawQuery(path, "ALTER TABLE labels DROP COLUMN top_k");
   RawQuery(path, "PRAGMA user_version = 1");
 
   auto store = OpenSqliteStore(path);
@@ -211,6 +213,97 @@ TEST(SqliteStore, UpgradesALevelOneStore) {
   prediction.top_k = {{"a", 0.7}, {"b", 0.2}};
   store->ReplaceLabels(sample.id, kLabelSourceModel, "m-1", std::vector<Label>{prediction});
   EXPECT_EQ(store->Labels(sample.id).back().top_k, prediction.top_k);
+}
+
+// A store built by the release before sample metadata: migrations 001 and 002 applied by hand
+// (not by this code), with one sample, particle and label written in SQL. It opens, is migrated
+// to sample metadata, and keeps its sample.
+TEST(SqliteStore, UpgradesALevelTwoStore) {
+  TempDir dir;
+  const auto path = dir / "store.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    std::string sql;
+    for (const auto& migration : detail::EmbeddedSqliteMigrations()) {
+      if (migration.version <= 2) {
+        sql += migration.sql;
+      }
+    }
+    sql +=
+        "PRAGMA user_version = 2;"
+        "INSERT INTO samples VALUES ('old-run', 'old-run', 'fp-old', '/exports/old', "
+        "'VisualSpreadsheet', '4.19.3', 'FC-1', 'cam', 10.0, 0.5544, 'FC100', 100.0, 0.15, "
+        "'2025-04-11T13:53:33', '2025-04-11T14:00:00', '', 1000, 990, 0.1418, 'run_summary', NULL, "
+        "1.0, 1, 7.05, '[\"Length\"]', '[]', '[]', '', '[]', '[\"a warning\"]', "
+        "'2025-05-01T00:00:00Z', '0.1.0');"
+        "INSERT INTO particles (sample_id, number, guid, collage_file, image_x, image_y, image_w, "
+        "image_h, particles_per_chain, timestamp, esd_um, measurements) VALUES ('old-run', 1, "
+        "'g1', 'c.tif', 0, 0, 10, 12, 1, '', 8.5, '{\"Length\":12.5}');"
+        "INSERT INTO labels (sample_id, particle_number, name, source, classification, author, "
+        "created_at, top_k) VALUES ('old-run', 1, 'Junk', 'VisualSpreadsheet', 'c', 'VS', '', "
+        "NULL);";
+    char* error = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << error;
+    sqlite3_close(db);
+  }
+
+  auto store = OpenSqliteStore(path);
+  EXPECT_EQ(RawQuery(path, "PRAGMA user_version"),
+            std::vector<std::string>{std::to_string(KnownSchemaVersion())});
+  const std::optional<Sample> sample = store->FindSample("old-run");
+  ASSERT_TRUE(sample.has_value());
+  EXPECT_EQ(sample->fingerprint, "fp-old");
+  EXPECT_EQ(sample->volume_imaged_ml, 0.1418);
+  EXPECT_EQ(sample->warnings, std::vector<std::string>{"a warning"});
+  EXPECT_TRUE(sample->metadata.Empty());
+  EXPECT_EQ(CountParticles(*store, "old-run"), 1u);
+  EXPECT_EQ(store->Labels("old-run").size(), 1u);
+  EXPECT_EQ(store->ListSamples().size(), 1u);
+
+  SampleMetadata metadata;
+  metadata.station = "W08";
+  metadata.temperature_c = 11.5;
+  store->UpdateSampleMetadata("old-run", metadata);
+  EXPECT_EQ(store->FindSample("old-run")->metadata, metadata);
+  EXPECT_EQ(RawQuery(path, "PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+}
+
+// The metadata sits in typed columns that SQL users can query, one row per sample with metadata
+// and one row per environmental value, and goes with its sample.
+TEST(SqliteStore, MetadataIsStoredInTypedTables) {
+  TempDir dir;
+  const auto path = dir / "store.db";
+  auto store = OpenSqliteStore(path);
+  Sample sample = MakeSample("with-metadata");
+  sample.metadata.station = "W08";
+  sample.metadata.latitude = 51.25;
+  sample.metadata.sampled_at = "2024-05-14T09:30Z";
+  sample.metadata.depth_min_m = 0.0;
+  sample.metadata.depth_max_m = 5.0;
+  sample.metadata.environment = {{"chlorophyll_ug_per_l", 2.5}, {"oxygen_umol_per_kg", 250.0}};
+  Write(*store, sample, MakeParticles(2, 20));
+  Write(*store, MakeSample("without"), MakeParticles(2, 20));
+
+  EXPECT_EQ(
+      RawQuery(path,
+               "SELECT sample_id || '|' || station || '|' || typeof(latitude) || '|' || "
+               "latitude || '|' || sampled_at || '|' || depth_max_m || '|' || "
+               "coalesce(campaign, 'NULL') || '|' || typeof(salinity) FROM sample_metadata"),
+      std::vector<std::string>{"with-metadata|W08|real|51.25|2024-05-14T09:30Z|5.0|NULL|null"});
+  EXPECT_EQ(RawQuery(path, "SELECT name || '=' || value FROM sample_environment ORDER BY name"),
+            (std::vector<std::string>{"chlorophyll_ug_per_l=2.5", "oxygen_umol_per_kg=250.0"}));
+  EXPECT_EQ(store->FindSample("with-metadata")->metadata, sample.metadata);
+
+  // Emptying the metadata removes its rows; deleting the sample removes them too.
+  store->UpdateSampleMetadata("with-metadata", {});
+  EXPECT_EQ(RawCount(path, "sample_metadata"), 0);
+  EXPECT_EQ(RawCount(path, "sample_environment"), 0);
+  store->UpdateSampleMetadata("with-metadata", sample.metadata);
+  EXPECT_EQ(RawCount(path, "sample_environment"), 2);
+  EXPECT_TRUE(store->DeleteSample("with-metadata"));
+  EXPECT_EQ(RawCount(path, "sample_metadata"), 0);
+  EXPECT_EQ(RawCount(path, "sample_environment"), 0);
 }
 
 TEST(SqliteStore, RefusesStoreWithNewerSchema) {
