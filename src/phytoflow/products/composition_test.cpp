@@ -204,6 +204,11 @@ TEST(Taxonomy, ErrorsNameFileLineAndColumn) {
             std::string::npos);
   EXPECT_NE(ParseError("# phytoflow-taxonomy version=  \n").find("t.tsv:1: version"),
             std::string::npos);
+  // A CR inside a field (found by taxonomy_fuzz) is refused; a CRLF line end is not.
+  EXPECT_NE(ParseError(Tsv("X\t\t\t\t\tChr\rmista\tdiatom\n"))
+                .find("t.tsv:3: control character 0x0d in the row"),
+            std::string::npos);
+  EXPECT_EQ(ParseTaxonomy(Tsv("X\t\t\t\t\t\tdiatom\r\n"), "t.tsv").Taxa().size(), 1u);
 }
 
 TEST(Taxonomy, ConstructorRefusesDuplicates) {

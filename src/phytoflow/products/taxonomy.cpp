@@ -302,9 +302,24 @@ Taxonomy ParseTaxonomy(std::string_view text, std::string_view source) {
   std::vector<Taxon> taxa;
   std::map<std::string, int64_t> line_of_class;
   for (size_t line_idx = 1; line_idx < lines.size(); ++line_idx) {
-    const std::string_view line = lines[line_idx];
+    std::string_view line = lines[line_idx];
     const int64_t line_number = static_cast<int64_t>(line_idx) + 1;
     const std::string at = fmt::format("{}:{}", source, line_number);
+    if (line.ends_with('\r')) {  // CRLF line ends from a spreadsheet
+      line.remove_suffix(1);
+    }
+    // Any other control character inside a row (a stray CR, a NUL) would not survive being
+    // written back as TSV: refuse it rather than store a name nobody can type.
+    const auto control = std::find_if(line.begin(), line.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 && c != '\t';
+    });
+    if (control != line.end()) {
+      throw Error(ErrorCode::kInvalidInput,
+                  fmt::format("{}: control character 0x{:02x} in the row (expected tab-separated "
+                              "text)",
+                              at,
+                              static_cast<unsigned char>(*control)));
+    }
     if (Trim(line).empty() || line.starts_with('#')) {
       continue;
     }
