@@ -107,6 +107,21 @@ class MongoStoreTest : public ::testing::Test {
     return CountMongoDocuments(uri_, collection, filter);
   }
 
+  // Changes documents behind the store's back, as another version of phytoflow would have
+  // written them. Takes ownership of `filter` and `update`.
+  void UpdateMany(const char* collection_name, bson_t* filter, bson_t* update) const {
+    mongoc_client_t* client = mongoc_client_new(uri_.c_str());
+    mongoc_collection_t* collection = mongoc_client_get_collection(
+        client, mongoc_uri_get_database(mongoc_client_get_uri(client)), collection_name);
+    bson_error_t error;
+    EXPECT_TRUE(mongoc_collection_update_many(collection, filter, update, nullptr, nullptr, &error))
+        << error.message;
+    bson_destroy(update);
+    bson_destroy(filter);
+    mongoc_collection_destroy(collection);
+    mongoc_client_destroy(client);
+  }
+
   TempDir temp_;
   std::string uri_;
 };
@@ -200,7 +215,7 @@ TEST_F(MongoStoreTest, ReplaceKeepsTheOldSampleVisibleUntilCommit) {
   old_sample.particle_count = 3;
   std::vector<Particle> old_particles = {SmallParticle(1), SmallParticle(2), SmallParticle(3)};
   old_particles[0].image_png = {1, 2, 3};
-  const Label old_label{.particle_number = 2, .name = "Old", .source = "expert"};
+  const Label old_label{.particle_number = 2, .name = "Old", .source = "VisualSpreadsheet"};
   {
     auto writer = writer_store->BeginSample(old_sample, WriteMode::kCreate);
     writer->AddParticles(old_particles);
@@ -217,7 +232,7 @@ TEST_F(MongoStoreTest, ReplaceKeepsTheOldSampleVisibleUntilCommit) {
   for (int64_t number = 1; number <= 2500; ++number) {
     new_particles.push_back(SmallParticle(number));
   }
-  const Label new_label{.particle_number = 7, .name = "New", .source = "expert"};
+  const Label new_label{.particle_number = 7, .name = "New", .source = "VisualSpreadsheet"};
   auto writer = writer_store->BeginSample(new_sample, WriteMode::kReplace);
   writer->AddParticles(new_particles);
   writer->AddLabels(std::span(&new_label, 1));
@@ -247,8 +262,8 @@ TEST_F(MongoStoreTest, ReplacedLabelsAreKeptInLabelHistory) {
   std::unique_ptr<Store> store = OpenMongoStore(uri_);
   const Sample sample = SmallSample("s", "fp");
   const std::vector<Label> first = {
-      {.particle_number = 1, .name = "A", .source = "expert", .classification = "v", .author = "x"},
-      {.particle_number = 2, .name = "B", .source = "expert", .classification = "v", .author = "x"},
+      {.particle_number = 1, .name = "A", .source = "model", .classification = "v", .author = "x"},
+      {.particle_number = 2, .name = "B", .source = "model", .classification = "v", .author = "x"},
   };
   {
     auto writer = store->BeginSample(sample, WriteMode::kCreate);
@@ -257,9 +272,9 @@ TEST_F(MongoStoreTest, ReplacedLabelsAreKeptInLabelHistory) {
     writer->Commit(sample);
   }
   const Label second{
-      .particle_number = 1, .name = "C", .source = "expert", .classification = "v", .author = "y"};
-  store->ReplaceLabels("s", "expert", "v", std::span(&second, 1));
-  store->ReplaceLabels("s", "expert", "v", {});
+      .particle_number = 1, .name = "C", .source = "model", .classification = "v", .author = "y"};
+  store->ReplaceLabels("s", "model", "v", std::span(&second, 1));
+  store->ReplaceLabels("s", "model", "v", {});
 
   EXPECT_TRUE(store->Labels("s").empty());
   // 2 labels replaced by the first call, 1 by the second: 3 history entries, none in labels.
@@ -289,17 +304,175 @@ TEST_F(MongoStoreTest, GarbageCollectionSparesLiveWrites) {
   writer.reset();
   EXPECT_EQ(Count("particles"), 1500);
 
-  // With --older-than 0 a live write is fair game; its commit then refuses to show a hole.
+  // With --older-than 0 a live write is fair game: the collection claims it, and its commit
+  // then refuses to show a hole.
   writer = store->BeginSample(SmallSample("t", "fp-t"), WriteMode::kCreate);
   writer->AddParticles(particles);
   const MongoGarbageReport removed =
       CollectMongoGarbage(uri_, {.stale_after = std::chrono::seconds(0)});
   EXPECT_EQ(removed, (MongoGarbageReport{.writes = 1, .particles = 1000}));
+  const Error refused = ErrorOf([&] { writer->Commit(SmallSample("t", "fp-t")); });
+  EXPECT_EQ(refused.Code(), ErrorCode::kConflict);
+  EXPECT_NE(std::string(refused.what()).find("garbage collection removed this write"),
+            std::string::npos)
+      << refused.what();
+  writer.reset();
+  EXPECT_FALSE(store->FindSample("t").has_value());
+  EXPECT_EQ(Count("particles"), 1500);  // only those of "s": none of the 1000 + 500 of "t"
+  EXPECT_EQ(Count("pending_writes"), 0);
+}
+
+TEST_F(MongoStoreTest, GarbageCollectionLeavesACommittingWriteToItsWriter) {
+  std::unique_ptr<Store> store = OpenMongoStore(uri_);
+  const Sample sample = SmallSample("s", "fp");
+  std::vector<Particle> particles;
+  for (int64_t number = 1; number <= 1500; ++number) {
+    particles.push_back(SmallParticle(number));
+  }
+  auto writer = store->BeginSample(sample, WriteMode::kCreate);
+  writer->AddParticles(particles);
+  ASSERT_EQ(Count("particles"), 1000);
+  // The state the writer's commit is in between its mark and its flip.
+  UpdateMany("pending_writes",
+             BCON_NEW("kind", "sample"),
+             BCON_NEW("$set", "{", "state", BCON_UTF8("committing"), "}"));
+  EXPECT_EQ(CollectMongoGarbage(uri_, {.stale_after = std::chrono::seconds(0)}),
+            MongoGarbageReport{});
+  writer->Commit(sample);
+  writer.reset();
+  int64_t scanned = 0;
+  store->ScanParticles("s", {}, [&](const Particle&) { ++scanned; });
+  EXPECT_EQ(scanned, 1500);
+  EXPECT_EQ(Count("pending_writes"), 0);
+
+  // A write that died while committing is collected once it is older than an hour.
+  writer = store->BeginSample(SmallSample("t", "fp-t"), WriteMode::kCreate);
+  writer->AddParticles(particles);  // 1000 sent
+  const int64_t two_hours_ago_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          (std::chrono::system_clock::now() - std::chrono::hours(2)).time_since_epoch())
+          .count();
+  UpdateMany("pending_writes",
+             BCON_NEW("sample_id", "t"),
+             BCON_NEW("$set",
+                      "{",
+                      "state",
+                      BCON_UTF8("committing"),
+                      "updated_at",
+                      BCON_DATE_TIME(two_hours_ago_ms),
+                      "}"));
+  EXPECT_EQ(CollectMongoGarbage(uri_), (MongoGarbageReport{.writes = 1, .particles = 1000}));
   EXPECT_EQ(ErrorOf([&] { writer->Commit(SmallSample("t", "fp-t")); }).Code(),
-            ErrorCode::kUnavailable);
+            ErrorCode::kConflict);
   writer.reset();
   EXPECT_FALSE(store->FindSample("t").has_value());
   EXPECT_EQ(Count("particles"), 1500);
+}
+
+TEST_F(MongoStoreTest, ScanOfASampleReplacedOrDeletedMeanwhileIsAConflict) {
+  std::unique_ptr<Store> reader = OpenMongoStore(uri_);
+  std::unique_ptr<Store> writer_store = OpenMongoStore(uri_);  // as another process
+  const auto write = [&](const std::string& fingerprint, int64_t count) {
+    Sample sample = SmallSample("s", fingerprint);
+    std::vector<Particle> particles;
+    for (int64_t number = 1; number <= count; ++number) {
+      particles.push_back(SmallParticle(number));
+    }
+    auto writer = writer_store->BeginSample(sample, WriteMode::kReplace);
+    writer->AddParticles(particles);
+    writer->Commit(sample);
+  };
+  write("old", 2500);
+
+  // Replaced while the reader is at its first particle: the old particles are deleted under it.
+  int64_t scanned = 0;
+  const Error replaced = ErrorOf([&] {
+    reader->ScanParticles("s", {}, [&](const Particle&) {
+      if (scanned++ == 0) {
+        write("new", 3);
+      }
+    });
+  });
+  EXPECT_EQ(replaced.Code(), ErrorCode::kConflict);
+  EXPECT_NE(std::string(replaced.what()).find("read it again"), std::string::npos)
+      << replaced.what();
+  // Reading again gives the new sample whole: particles 1, 2, 3.
+  std::vector<int64_t> numbers;
+  reader->ScanParticles(
+      "s", {}, [&](const Particle& particle) { numbers.push_back(particle.number); });
+  EXPECT_EQ(numbers, (std::vector<int64_t>{1, 2, 3}));
+
+  scanned = 0;
+  EXPECT_EQ(ErrorOf([&] {
+              reader->ScanParticles("s", {}, [&](const Particle&) {
+                if (scanned++ == 0) {
+                  EXPECT_TRUE(writer_store->DeleteSample("s"));
+                }
+              });
+            }).Code(),
+            ErrorCode::kConflict);
+}
+
+TEST_F(MongoStoreTest, LabelFlipWhoseReplyIsLostKeepsTheNewLabels) {
+  std::unique_ptr<Store> store = OpenMongoStore(uri_);
+  const Sample sample = SmallSample("s", "fp");
+  const Label old_label{
+      .particle_number = 1, .name = "A", .source = "model", .classification = "v", .author = "x"};
+  {
+    auto writer = store->BeginSample(sample, WriteMode::kCreate);
+    writer->AddParticles(std::vector<Particle>{SmallParticle(1), SmallParticle(2)});
+    writer->AddLabels(std::span(&old_label, 1));
+    writer->Commit(sample);
+  }
+  const std::vector<Label> new_labels = {
+      {.particle_number = 1, .name = "B", .source = "model", .classification = "v", .author = "y"},
+      {.particle_number = 2, .name = "C", .source = "model", .classification = "v", .author = "y"},
+  };
+  // The server applied the flip, then the connection failed before its reply arrived.
+  detail::SetAfterLabelFlipHookForTesting(
+      [] { throw Error(ErrorCode::kUnavailable, "simulated: connection lost after the flip"); });
+  store->ReplaceLabels("s", "model", "v", new_labels);
+  detail::SetAfterLabelFlipHookForTesting({});
+
+  // Done, not undone: the two new labels are shown and stored, the old one only in history.
+  EXPECT_EQ(store->Labels("s"), new_labels);
+  EXPECT_EQ(Count("labels"), 2);
+  EXPECT_EQ(Count("label_history", R"({"name": "A"})"), 1);
+  EXPECT_EQ(Count("pending_writes"), 0);
+  // And nothing is left for garbage collection to take.
+  EXPECT_EQ(CollectMongoGarbage(uri_, {.stale_after = std::chrono::seconds(0)}),
+            MongoGarbageReport{});
+  EXPECT_EQ(store->Labels("s"), new_labels);
+}
+
+TEST_F(MongoStoreTest, LabelFlipNotAppliedIsUndone) {
+  std::unique_ptr<Store> store = OpenMongoStore(uri_);
+  const Sample sample = SmallSample("s", "fp");
+  const Label old_label{
+      .particle_number = 1, .name = "A", .source = "model", .classification = "v", .author = "x"};
+  {
+    auto writer = store->BeginSample(sample, WriteMode::kCreate);
+    writer->AddParticles(std::vector<Particle>{SmallParticle(1)});
+    writer->AddLabels(std::span(&old_label, 1));
+    writer->Commit(sample);
+  }
+  // The update fails with a network error and the sample does not show the new set: undone. (The
+  // hook empties label_sets, so that the sample shows no new set, as if the flip never arrived.)
+  detail::SetAfterLabelFlipHookForTesting([&] {
+    UpdateMany("samples", BCON_NEW("_id", "s"), BCON_NEW("$set", "{", "label_sets", "[", "]", "}"));
+    throw Error(ErrorCode::kUnavailable, "simulated: connection lost");
+  });
+  const Label new_label{
+      .particle_number = 1, .name = "B", .source = "model", .classification = "v", .author = "y"};
+  const Error failed =
+      ErrorOf([&] { store->ReplaceLabels("s", "model", "v", std::span(&new_label, 1)); });
+  detail::SetAfterLabelFlipHookForTesting({});
+  EXPECT_EQ(failed.Code(), ErrorCode::kUnavailable);
+  // The new set and its history copy are gone; the old set is kept (only gc judges it).
+  EXPECT_EQ(Count("labels", R"({"name": "B"})"), 0);
+  EXPECT_EQ(Count("labels", R"({"name": "A"})"), 1);
+  EXPECT_EQ(Count("label_history"), 0);
+  EXPECT_EQ(Count("pending_writes"), 0);
 }
 
 TEST_F(MongoStoreTest, RepeatedParticleNumberConflictsAndLeavesNothing) {
@@ -317,25 +490,67 @@ TEST_F(MongoStoreTest, RepeatedParticleNumberConflictsAndLeavesNothing) {
 
 TEST_F(MongoStoreTest, NewerSchemaIsRefused) {
   OpenMongoStore(uri_).reset();
-  EXPECT_EQ(Count("phytoflow_schema", R"({"_id": "schema", "version": 1})"), 1);
+  EXPECT_EQ(Count("phytoflow_schema", R"({"_id": "schema", "version": 2})"), 1);
   // Raise the version as a future phytoflow would.
-  mongoc_client_t* client = mongoc_client_new(uri_.c_str());
-  mongoc_collection_t* schema = mongoc_client_get_collection(
-      client, mongoc_uri_get_database(mongoc_client_get_uri(client)), "phytoflow_schema");
-  bson_t* filter = BCON_NEW("_id", BCON_UTF8("schema"));
-  bson_t* update = BCON_NEW("$set", "{", "version", BCON_INT32(99), "}");
-  bson_error_t error;
-  ASSERT_TRUE(mongoc_collection_update_one(schema, filter, update, nullptr, nullptr, &error))
-      << error.message;
-  bson_destroy(update);
-  bson_destroy(filter);
-  mongoc_collection_destroy(schema);
-  mongoc_client_destroy(client);
+  UpdateMany("phytoflow_schema",
+             BCON_NEW("_id", BCON_UTF8("schema")),
+             BCON_NEW("$set", "{", "version", BCON_INT32(99), "}"));
 
   const Error error_opening = ErrorOf([&] { OpenMongoStore(uri_); });
   EXPECT_EQ(error_opening.Code(), ErrorCode::kUnavailable);
   EXPECT_NE(std::string(error_opening.what()).find("schema version 99 is newer"), std::string::npos)
       << error_opening.what();
+}
+
+// Schema version 1 kept expert labels in label sets like any other source. Opening such a
+// database moves them to expert_labels as validated events, in the order they were written.
+TEST_F(MongoStoreTest, AVersionOneDatabaseGetsItsExpertLabelsAsEvents) {
+  const Sample sample = SmallSample("s", "fp");
+  const std::vector<Label> labels = {
+      {.particle_number = 2, .name = "B", .source = "legacy", .classification = "ecotaxa"},
+      {.particle_number = 1, .name = "A", .source = "legacy", .classification = "ecotaxa"},
+      {.particle_number = 1, .name = "Junk", .source = "VisualSpreadsheet", .classification = "c"},
+  };
+  {
+    std::unique_ptr<Store> store = OpenMongoStore(uri_);
+    auto writer = store->BeginSample(sample, WriteMode::kCreate);
+    writer->AddParticles(std::vector<Particle>{SmallParticle(1), SmallParticle(2)});
+    writer->AddLabels(labels);
+    writer->Commit(sample);
+  }
+  // What version 1 wrote for labels of source "expert": a label set and label documents.
+  UpdateMany("samples",
+             BCON_NEW("label_sets.source", BCON_UTF8("legacy")),
+             BCON_NEW("$set", "{", "label_sets.$.source", BCON_UTF8("expert"), "}"));
+  UpdateMany("labels",
+             BCON_NEW("source", BCON_UTF8("legacy")),
+             BCON_NEW("$set", "{", "source", BCON_UTF8("expert"), "}"));
+  UpdateMany("phytoflow_schema",
+             BCON_NEW("_id", BCON_UTF8("schema")),
+             BCON_NEW("$set", "{", "version", BCON_INT32(1), "}"));
+  ASSERT_EQ(Count("labels", R"({"source": "expert"})"), 2);
+
+  std::unique_ptr<Store> store = OpenMongoStore(uri_);
+  EXPECT_EQ(Count("phytoflow_schema", R"({"_id": "schema", "version": 2})"), 1);
+  EXPECT_EQ(Count("labels", R"({"source": "expert"})"), 0);
+  EXPECT_EQ(Count("samples", R"({"label_sets.source": "expert"})"), 0);
+  EXPECT_EQ(Count("expert_labels"), 1);  // one batch
+  // Numbered in the order written: particle 2's label first.
+  Label first = labels[1];
+  first.source = kLabelSourceExpert;
+  first.sequence = 2;
+  Label second = labels[0];
+  second.source = kLabelSourceExpert;
+  second.sequence = 1;
+  EXPECT_EQ(store->Labels("s"), (std::vector<Label>{labels[2], first, second}));
+  // The next event follows them.
+  Label next = first;
+  next.name = "C";
+  EXPECT_EQ(store->AppendExpertLabels("s", std::span(&next, 1)), std::vector<int64_t>{3});
+  // Opening again changes nothing more.
+  store.reset();
+  store = OpenMongoStore(uri_);
+  EXPECT_EQ(store->LabelHistory("s", 1).size(), 3u);
 }
 
 TEST_F(MongoStoreTest, StoreCopyRoundTripsSqliteMongoSqlite) {

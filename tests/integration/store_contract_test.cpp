@@ -517,13 +517,13 @@ TEST_P(StoreContract, ReplaceLabelsRewritesOneClassificationOnly) {
   const Sample sample = MakeFullSample("s");
   const std::vector<Label> labels = MakeLabels();
   WriteSample(*store_, sample, MakeParticles(), labels);
-  const Label expert{.particle_number = 2,
-                     .name = "Detritus",
-                     .source = kLabelSourceExpert,
-                     .classification = "validation",
-                     .author = "a.person@example.org",
-                     .created_at = "2024-02-01T00:00:00Z"};
-  store_->ReplaceLabels("s", kLabelSourceExpert, "validation", std::vector<Label>{expert});
+  const Label ecotaxa{.particle_number = 2,
+                      .name = "Detritus",
+                      .source = "ecotaxa",
+                      .classification = "ecotaxa",
+                      .author = "EcoTaxa",
+                      .created_at = "2024-02-01T00:00:00Z"};
+  store_->ReplaceLabels("s", "ecotaxa", "ecotaxa", std::vector<Label>{ecotaxa});
 
   // New predictions of the model replace its old ones; the other labels stay.
   Label prediction = labels[3];
@@ -531,14 +531,224 @@ TEST_P(StoreContract, ReplaceLabelsRewritesOneClassificationOnly) {
   prediction.top_k = {{"Cyanobacteria", 0.6}, {"Dolichospermum", 0.3}, {"Detritus", 0.1}};
   store_->ReplaceLabels("s", "model:lake-v1", "lake-v1", std::vector<Label>{prediction});
   EXPECT_EQ(store_->Labels("s"),
-            (std::vector<Label>{labels[1], labels[2], expert, labels[0], prediction}));
+            (std::vector<Label>{labels[1], labels[2], ecotaxa, labels[0], prediction}));
+  // The replaced prediction of particle 1 stays in its history, by created_at.
+  EXPECT_EQ(store_->LabelHistory("s", 1), (std::vector<Label>{labels[1], labels[3]}));
 
   // Mismatched provenance, an unknown sample: errors, nothing changed.
   EXPECT_THROW(store_->ReplaceLabels("s", "model:other", "other", std::vector<Label>{prediction}),
                Error);
   EXPECT_THROW(store_->ReplaceLabels("nope", "model:lake-v1", "lake-v1", {}), Error);
+  // Expert labels are appended, never replaced.
+  Label expert = ecotaxa;
+  expert.source = kLabelSourceExpert;
+  ExpectError(ErrorCode::kInvalidInput, [&] {
+    store_->ReplaceLabels("s", kLabelSourceExpert, "ecotaxa", std::vector<Label>{expert});
+  });
   store_->ReplaceLabels("s", "model:lake-v1", "lake-v1", {});
-  EXPECT_EQ(store_->Labels("s"), (std::vector<Label>{labels[1], labels[2], expert, labels[0]}));
+  EXPECT_EQ(store_->Labels("s"), (std::vector<Label>{labels[1], labels[2], ecotaxa, labels[0]}));
+  // Particle 7 had the second prediction, replaced by none; its .cla label is current.
+  EXPECT_EQ(store_->LabelHistory("s", 7), (std::vector<Label>{labels[0], prediction}));
+}
+
+Label ExpertEvent(int64_t number,
+                  const std::string& name,
+                  const std::string& created_at,
+                  ExpertStatus status = ExpertStatus::kValidated) {
+  return Label{.particle_number = number,
+               .name = name,
+               .source = kLabelSourceExpert,
+               .classification = kPhytoflowClassification,
+               .author = "Jane Doe",
+               .created_at = created_at,
+               .status = status};
+}
+
+// `label` as the store returns it: with the sequence number it was given.
+Label Stored(Label label, int64_t sequence) {
+  label.sequence = sequence;
+  return label;
+}
+
+TEST_P(StoreContract, ExpertLabelsAreAppendedEvents) {
+  const std::vector<Label> labels = MakeLabels();
+  WriteSample(*store_, MakeFullSample("s"), MakeParticles(), labels);
+
+  // A bulk relabel is one append; the numbers follow the order given.
+  const Label first = ExpertEvent(1, "Aphanizomenon", "2024-05-01T10:00:00.000001Z");
+  const Label doubted = ExpertEvent(2, "", "2024-05-01T10:00:00.000001Z", ExpertStatus::kDubious);
+  const std::vector<int64_t> batch =
+      store_->AppendExpertLabels("s", std::vector<Label>{first, doubted});
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_GT(batch[0], 0);
+  EXPECT_GT(batch[1], batch[0]);
+  // An event with an older clock still comes after: the store's number decides.
+  const Label second = ExpertEvent(1, "Dolichospermum", "2024-04-30T00:00:00.000000Z");
+  const std::vector<int64_t> later = store_->AppendExpertLabels("s", std::span(&second, 1));
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_GT(later[0], batch[1]);
+
+  // Labels: per particle the other sources first, then the classification's newest event.
+  EXPECT_EQ(store_->Labels("s"),
+            (std::vector<Label>{labels[1],
+                                labels[3],
+                                Stored(second, later[0]),
+                                labels[2],
+                                Stored(doubted, batch[1]),
+                                labels[0]}));
+  EXPECT_EQ(store_->CountLabels("s"),
+            (std::vector<LabelCount>{
+                {.source = kLabelSourceVisualSpreadsheet,
+                 .classification = "Lake classes",
+                 .name = "Detritus",
+                 .count = 1},
+                {.source = kLabelSourceVisualSpreadsheet,
+                 .classification = "Lake classes",
+                 .name = "Dolichospermum",
+                 .count = 2},
+                {.source = kLabelSourceExpert,
+                 .classification = kPhytoflowClassification,
+                 .name = "Dolichospermum",
+                 .count = 1},
+                {.source = kLabelSourceExpert,
+                 .classification = kPhytoflowClassification,
+                 .name = kDubiousLabel,
+                 .count = 1},
+                {.source = "model:lake-v1",
+                 .classification = "lake-v1",
+                 .name = "Cyanobacteria",
+                 .count = 1},
+            }));
+  // The history keeps every event.
+  EXPECT_EQ(store_->LabelHistory("s", 1),
+            (std::vector<Label>{
+                labels[1], labels[3], Stored(first, batch[0]), Stored(second, later[0])}));
+  EXPECT_EQ(store_->LabelHistory("s", 2),
+            (std::vector<Label>{labels[2], Stored(doubted, batch[1])}));
+  EXPECT_TRUE(store_->LabelHistory("s", 99).empty());
+  EXPECT_TRUE(store_->LabelHistory("nope", 1).empty());
+  // An empty append writes nothing and gives no number.
+  EXPECT_TRUE(store_->AppendExpertLabels("s", {}).empty());
+  EXPECT_EQ(store_->LabelHistory("s", 7), (std::vector<Label>{labels[0]}));
+}
+
+TEST_P(StoreContract, ExpertAppendIsAllOrNothing) {
+  WriteSample(*store_, MakeFullSample("s"), MakeParticles(), {});
+  const Label good = ExpertEvent(1, "A", "2024-05-01T10:00:00Z");
+  const Label ghost = ExpertEvent(3, "A", "2024-05-01T10:00:00Z");  // the sample has 1, 2, 7
+  ExpectError(ErrorCode::kNotFound,
+              [&] { store_->AppendExpertLabels("s", std::vector<Label>{good, ghost, good}); });
+  ExpectError(ErrorCode::kNotFound,
+              [&] { store_->AppendExpertLabels("nope", std::span(&good, 1)); });
+  Label prediction = good;
+  prediction.source = kLabelSourceModel;
+  ExpectError(ErrorCode::kInvalidInput,
+              [&] { store_->AppendExpertLabels("s", std::vector<Label>{good, prediction}); });
+  const std::vector<Label> too_many(kMaxExpertLabelsPerAppend + 1, good);
+  ExpectError(ErrorCode::kInvalidInput, [&] { store_->AppendExpertLabels("s", too_many); });
+  {
+    std::unique_ptr<SampleWriter> writer =
+        store_->BeginSample(MakeMinimalSample("b"), WriteMode::kCreate);
+    ExpectError(ErrorCode::kConflict,
+                [&] { store_->AppendExpertLabels("s", std::span(&good, 1)); });
+  }
+  EXPECT_TRUE(store_->Labels("s").empty());
+  EXPECT_TRUE(store_->LabelHistory("s", 1).empty());
+  // The whole batch at its limit goes through as one.
+  const std::vector<Label> at_limit(kMaxExpertLabelsPerAppend, good);
+  EXPECT_EQ(store_->AppendExpertLabels("s", at_limit).size(), kMaxExpertLabelsPerAppend);
+  EXPECT_EQ(store_->LabelHistory("s", 1).size(), kMaxExpertLabelsPerAppend);
+  EXPECT_EQ(store_->Labels("s").size(), 1u);  // one classification, one current label
+}
+
+TEST_P(StoreContract, AnUndoMustRevertTheNewestEvent) {
+  WriteSample(*store_, MakeFullSample("s"), MakeParticles(), {});
+  const Label set = ExpertEvent(1, "A", "2024-05-01T10:00:00Z");
+  const int64_t set_sequence = store_->AppendExpertLabels("s", std::span(&set, 1)).at(0);
+  const Label other = ExpertEvent(2, "B", "2024-05-01T10:00:01Z");
+  const int64_t other_sequence = store_->AppendExpertLabels("s", std::span(&other, 1)).at(0);
+
+  // Undoing an event that is not the particle's newest (or another particle's) is a conflict.
+  Label undo = ExpertEvent(1, "", "2024-05-01T10:00:02Z", ExpertStatus::kWithdrawn);
+  undo.undoes = other_sequence;
+  ExpectError(ErrorCode::kConflict, [&] { store_->AppendExpertLabels("s", std::span(&undo, 1)); });
+  // An undo after another event of its particle in the same batch is one too.
+  undo.undoes = set_sequence;
+  const Label again = ExpertEvent(1, "C", "2024-05-01T10:00:02Z");
+  ExpectError(ErrorCode::kConflict,
+              [&] { store_->AppendExpertLabels("s", std::vector<Label>{again, undo}); });
+  EXPECT_EQ(store_->LabelHistory("s", 1), (std::vector<Label>{Stored(set, set_sequence)}));
+
+  const int64_t undo_sequence = store_->AppendExpertLabels("s", std::span(&undo, 1)).at(0);
+  EXPECT_GT(undo_sequence, other_sequence);
+  // A withdrawn label is no label: particle 1 has none now, particle 2 still has B.
+  EXPECT_EQ(store_->Labels("s"), (std::vector<Label>{Stored(other, other_sequence)}));
+  EXPECT_EQ(store_->LabelHistory("s", 1),
+            (std::vector<Label>{Stored(set, set_sequence), Stored(undo, undo_sequence)}));
+  // Undoing the undo restores A, ranked where A was.
+  Label redo = ExpertEvent(1, "A", "2024-05-01T10:00:03Z");
+  redo.undoes = undo_sequence;
+  redo.restores = set_sequence;
+  const int64_t redo_sequence = store_->AppendExpertLabels("s", std::span(&redo, 1)).at(0);
+  EXPECT_EQ(store_->Labels("s"),
+            (std::vector<Label>{Stored(redo, redo_sequence), Stored(other, other_sequence)}));
+}
+
+TEST_P(StoreContract, ExpertSequenceNumbersAreNeverGivenTwice) {
+  WriteSample(*store_, MakeFullSample("a"), MakeParticles(), {});
+  WriteSample(*store_, MakeFullSample("b"), MakeParticles(), {});
+  const Label event = ExpertEvent(7, "A", "2024-05-01T10:00:00Z");
+  const int64_t in_a = store_->AppendExpertLabels("a", std::span(&event, 1)).at(0);
+  const int64_t in_b = store_->AppendExpertLabels("b", std::span(&event, 1)).at(0);
+  EXPECT_GT(in_b, in_a);  // one sequence for the whole store
+  // A deleted sample takes its events with it; the numbers are not given again.
+  EXPECT_TRUE(store_->DeleteSample("b"));
+  WriteSample(*store_, MakeFullSample("b"), MakeParticles(), {});
+  EXPECT_TRUE(store_->LabelHistory("b", 7).empty());
+  EXPECT_GT(store_->AppendExpertLabels("b", std::span(&event, 1)).at(0), in_b);
+  // A replaced sample starts without history too.
+  WriteSample(*store_, MakeFullSample("a"), MakeParticles(), {}, WriteMode::kReplace);
+  EXPECT_TRUE(store_->LabelHistory("a", 7).empty());
+  EXPECT_TRUE(store_->Labels("a").empty());
+}
+
+TEST_P(StoreContract, AWriterCopiesAnExpertHistory) {
+  // A history as another store gave it: numbers of that store, an undo pointing into it, and an
+  // undo of an event this writer is not given.
+  Label set = ExpertEvent(1, "X", "2024-05-01T10:00:00Z");
+  set.sequence = 100;
+  Label change = ExpertEvent(1, "Y", "2024-05-01T10:00:01Z");
+  change.sequence = 105;
+  Label undo = ExpertEvent(1, "X", "2024-05-01T10:00:02Z");
+  undo.sequence = 106;
+  undo.undoes = 105;
+  undo.restores = 100;
+  Label orphan = ExpertEvent(2, "Z", "2024-05-01T10:00:03Z");
+  orphan.sequence = 200;
+  orphan.undoes = 7;
+  orphan.restores = 3;
+  WriteSample(
+      *store_, MakeFullSample("s"), MakeParticles(), std::vector<Label>{set, change, undo, orphan});
+
+  const std::vector<Label> history = store_->LabelHistory("s", 1);
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_LT(history[0].sequence, history[1].sequence);
+  EXPECT_LT(history[1].sequence, history[2].sequence);
+  EXPECT_EQ(history[2].undoes, history[1].sequence);
+  EXPECT_EQ(history[2].restores, history[0].sequence);
+  EXPECT_EQ(history[2].name, "X");
+  const std::vector<Label> second = store_->LabelHistory("s", 2);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].undoes, 0);
+  EXPECT_EQ(second[0].restores, 0);
+  EXPECT_GT(second[0].sequence, history[2].sequence);
+  // Nothing is visible before Commit: a writer destroyed before it leaves no event.
+  {
+    std::unique_ptr<SampleWriter> writer =
+        store_->BeginSample(MakeMinimalSample("gone"), WriteMode::kCreate);
+    writer->AddLabels(std::vector<Label>{set});
+  }
+  EXPECT_TRUE(store_->Labels("gone").empty());
 }
 
 TEST_P(StoreContract, UpdateSampleMetadataReplacesOnlyTheMetadata) {
@@ -635,7 +845,12 @@ TEST_P(StoreContract, ReplaceReplacesEverything) {
 
   EXPECT_EQ(store_->FindSample("s"), replacement);
   EXPECT_EQ(Comparable(ReadParticles(*store_, "s")), Comparable(std::vector<Particle>{particle}));
-  EXPECT_EQ(store_->Labels("s"), std::vector<Label>{label});
+  std::vector<Label> read = store_->Labels("s");
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_GT(read[0].sequence, 0);  // an expert label is an event with its number
+  EXPECT_EQ(read, std::vector<Label>{Stored(label, read[0].sequence)});
+  // The old sample's labels are not the new one's history.
+  EXPECT_TRUE(store_->LabelHistory("s", 1).empty());
   EXPECT_EQ(store_->ListSamples().size(), 1u);
 }
 

@@ -73,6 +73,8 @@ LSID = re.compile(r"^urn:lsid:marinespecies\.org:taxname:\d+$")
 BASIS_OF_RECORD = {"MachineObservation"}
 VERIFICATION_STATUS = {"PredictedByMachine", "ValidatedByHuman"}
 OCCURRENCE_STATUS = {"present", "absent"}
+# Biological quantities of an occurrence, which must be > 0 when it is present.
+QUANTITY_CODES = ("OCOUNT01", "SDBIOL01", "CVOLUKNB", "SDBIOL12", "SDBIOL13", "SDBIOL14", "CVOLZZ01")
 # Words of non-living or non-taxon classifier categories (spec §1.3 and the usual FlowCam
 # classes); none may name an occurrence.
 NON_LIVING_WORDS = {
@@ -254,6 +256,7 @@ def check_measurements(measurements, event_ids, occurrences_by_id, violations):
     measurement_ids = set()
     owner_types = set()
     abundance = {}
+    quantities = []  # (where, occurrenceID, measurementTypeID, value) of biological quantities
     for row in measurements:
         where = f"extendedmeasurementorfact.txt:{row['_line']}"
         event_id = row.get("eventID", "")
@@ -296,6 +299,14 @@ def check_measurements(measurements, event_ids, occurrences_by_id, violations):
                 violations.add(f"{where}: {column} '{uri}' is not in the pinned list of codes")
         if row.get("measurementTypeID", "").endswith("/SDBIOL01/") and occurrence_id:
             abundance[occurrence_id] = number(row.get("measurementValue", ""))
+        type_id = row.get("measurementTypeID", "")
+        if occurrence_id and any(type_id.endswith(f"/{code}/") for code in QUANTITY_CODES):
+            quantities.append((where, occurrence_id, type_id, number(row.get("measurementValue", ""))))
+    # EMODnet BioCheck: a biological quantity of 0 on a present occurrence is an error.
+    for where, occurrence_id, type_id, value in quantities:
+        occurrence = occurrences_by_id.get(occurrence_id)
+        if occurrence and occurrence.get("occurrenceStatus") == "present" and not (value and value > 0):
+            violations.add(f"{where}: {type_id} of present occurrence '{occurrence_id}' is not > 0")
     for occurrence_id, occurrence in occurrences_by_id.items():
         if occurrence.get("occurrenceStatus") != "present":
             continue

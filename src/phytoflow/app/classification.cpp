@@ -109,11 +109,31 @@ Dataset DatasetFromStore(const Store& store, const StoreLabelFilter& filter) {
 
   std::vector<LabelledImage> items;
   for (const Sample& sample : samples) {
-    std::map<int64_t, std::string> label_of;
+    // Per particle the label of highest expert precedence (the last one for other sources, which
+    // all rank 0); an expert's dubious or withdrawn label means the particle is not training data.
+    struct Chosen {
+      int64_t precedence = -1;
+      std::optional<std::string> name;
+    };
+    std::map<int64_t, Chosen> chosen;
     for (const Label& label : store.Labels(sample.id)) {
-      if (label.source == filter.source &&
-          (filter.classification.empty() || label.classification == filter.classification)) {
-        label_of[label.particle_number] = label.name;
+      if (label.source != filter.source ||
+          (!filter.classification.empty() && label.classification != filter.classification)) {
+        continue;
+      }
+      Chosen& current = chosen[label.particle_number];
+      const int64_t precedence = label.source == kLabelSourceExpert ? ExpertPrecedence(label) : 0;
+      if (precedence >= current.precedence) {
+        current.precedence = precedence;
+        const bool usable =
+            label.source != kLabelSourceExpert || label.status == ExpertStatus::kValidated;
+        current.name = usable ? std::optional<std::string>(label.name) : std::nullopt;
+      }
+    }
+    std::map<int64_t, std::string> label_of;
+    for (const auto& [number, label] : chosen) {
+      if (label.name) {
+        label_of[number] = *label.name;
       }
     }
     if (label_of.empty()) {

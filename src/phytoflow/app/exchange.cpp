@@ -330,30 +330,56 @@ EcoTaxaImportReport ImportEcoTaxa(Store& store, const fs::path& input) {
   for (const auto& [sample_id, numbers] : mentioned) {
     // The rows say what EcoTaxa holds for the particles they name; the sample's other particles
     // keep the EcoTaxa labels of earlier imports (an export may cover part of a sample).
-    std::map<int64_t, Label>& expert = validated[sample_id];
+    const std::map<int64_t, Label>& expert = validated[sample_id];
     std::map<int64_t, Label>& ecotaxa = predicted[sample_id];
+    std::map<int64_t, Label> current_expert;  // the EcoTaxa validations stored now
     for (const Label& label : store.Labels(sample_id)) {
-      if (label.classification != kEcoTaxaClassification ||
-          numbers.contains(label.particle_number)) {
+      if (label.classification != kEcoTaxaClassification) {
         continue;
       }
       if (label.source == kLabelSourceExpert) {
-        expert.emplace(label.particle_number, label);
-      } else if (label.source == kEcoTaxaSource) {
+        current_expert.emplace(label.particle_number, label);
+      } else if (label.source == kEcoTaxaSource && !numbers.contains(label.particle_number)) {
         ecotaxa.emplace(label.particle_number, label);
       }
     }
-    std::vector<Label> expert_labels;
-    for (auto& [number, label] : expert) {
-      report.validated += numbers.contains(number) ? 1 : 0;
-      expert_labels.push_back(std::move(label));
+    // Expert labels are events (docs/validation.md): append only what differs from what is
+    // stored, so that importing the same file again changes nothing and a later validation in
+    // phytoflow keeps its precedence. A validation that EcoTaxa no longer holds is withdrawn.
+    std::vector<Label> events;
+    for (const int64_t number : numbers) {
+      const auto wanted = expert.find(number);
+      const auto stored = current_expert.find(number);
+      if (wanted != expert.end()) {
+        ++report.validated;
+        const bool same = stored != current_expert.end() &&
+                          stored->second.status == ExpertStatus::kValidated &&
+                          stored->second.name == wanted->second.name &&
+                          stored->second.author == wanted->second.author;
+        if (!same) {
+          events.push_back(wanted->second);
+        }
+      } else if (stored != current_expert.end()) {
+        events.push_back(Label{.particle_number = number,
+                               .source = kLabelSourceExpert,
+                               .classification = kEcoTaxaClassification,
+                               .author = "EcoTaxa",
+                               .created_at = now,
+                               .status = ExpertStatus::kWithdrawn});
+      }
+    }
+    // One batch per sample, unless it is larger than a store appends at once.
+    for (size_t start = 0; start < events.size(); start += kMaxExpertLabelsPerAppend) {
+      store.AppendExpertLabels(
+          sample_id,
+          std::span(events).subspan(start,
+                                    std::min(kMaxExpertLabelsPerAppend, events.size() - start)));
     }
     std::vector<Label> ecotaxa_labels;
     for (auto& [number, label] : ecotaxa) {
       report.predicted += numbers.contains(number) ? 1 : 0;
       ecotaxa_labels.push_back(std::move(label));
     }
-    store.ReplaceLabels(sample_id, kLabelSourceExpert, kEcoTaxaClassification, expert_labels);
     store.ReplaceLabels(sample_id, kEcoTaxaSource, kEcoTaxaClassification, ecotaxa_labels);
     report.samples.push_back(sample_id);
   }

@@ -86,9 +86,11 @@ struct EcoTaxaImportReport {
 // validated rows as source "expert" (classification "ecotaxa"), predicted rows as source
 // "ecotaxa", both with classification "ecotaxa". Rows are matched to stored particles by object
 // id, else by FlowCam GUID. A row sets the EcoTaxa labels of its particle (the last row wins; a
-// dubious or uncategorised row removes them); particles no row names keep theirs, so an export
+// dubious or uncategorised row withdraws them); particles no row names keep theirs, so an export
 // of part of a sample adds to earlier imports and importing the same export twice changes
-// nothing. Each sample is written with Store::ReplaceLabels, one transaction per source. Every
+// nothing. Validated rows are appended as expert events (Store::AppendExpertLabels, only where
+// the class or annotator changed, so the expert history is kept); predicted rows replace the
+// sample's "ecotaxa" predictions with Store::ReplaceLabels. Every
 // TSV is parsed before anything is written. Unmatched rows are reported, not fatal. Throws
 // Error{kNotFound} for a missing input, Error{kInvalidInput} when it holds no .tsv or a malformed
 // one.

@@ -5,10 +5,11 @@
 #include "phytoflow/cli/commands.h"
 #include "phytoflow/cli/default_model.h"
 #include "phytoflow/core/error.h"
+#include "phytoflow/server/json_views.h"
+#include "phytoflow/server/model_catalog.h"
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include <fmt/core.h>
@@ -54,79 +55,14 @@ const Taxonomy& ChosenTaxonomy(const std::string& path, std::optional<Taxonomy>&
 }
 
 #ifdef PHYTOFLOW_WITH_TORCH
-// counts[true][predicted] over the model's classes from a training JSON: "confusion" at the top
-// (what `train --json` prints) or under "validation".
-std::optional<ConfusionRates> ConfusionFromJson(const Json& json,
-                                                const std::vector<std::string>& classes) {
-  const Json* matrix = nullptr;
-  if (json.is_object() && json.contains("confusion")) {
-    matrix = &json["confusion"];
-  } else if (json.is_object() && json.contains("validation") && json["validation"].is_object() &&
-             json["validation"].contains("confusion")) {
-    matrix = &json["validation"]["confusion"];
-  }
-  if (matrix == nullptr || !matrix->is_array() || matrix->size() != classes.size()) {
-    return std::nullopt;
-  }
-  // When the report names its classes, they must be the model's, in its order.
-  if (json.contains("per_class") && json["per_class"].is_array()) {
-    const Json& per_class = json["per_class"];
-    if (per_class.size() != classes.size()) {
-      return std::nullopt;
-    }
-    for (size_t idx = 0; idx < classes.size(); ++idx) {
-      if (!per_class[idx].is_object() || per_class[idx].value("name", "") != classes[idx]) {
-        return std::nullopt;
-      }
-    }
-  }
-  ConfusionRates rates{.classes = classes};
-  for (const Json& row : *matrix) {
-    if (!row.is_array() || row.size() != classes.size()) {
-      return std::nullopt;
-    }
-    std::vector<int64_t> counts;
-    for (const Json& count : row) {
-      if (!count.is_number_integer() || count.get<int64_t>() < 0) {
-        return std::nullopt;
-      }
-      counts.push_back(count.get<int64_t>());
-    }
-    rates.counts.push_back(std::move(counts));
-  }
-  return rates;
-}
-
-// The confusion matrix stored with the model (ModelInfo::training_json), else the one in the
-// training report beside it (MODEL.training.json, as `train --json` writes it and
-// scripts/train-default-model keeps it), when that report names the same model id.
+// The confusion matrix stored with the model, else the one in the training report beside it
+// (server/model_catalog.h ReadModelValidation, shared with the HTTP service).
 ModelConfusion ReadModelConfusion(const fs::path& model_path) {
   const ModelInfo info = ReadModelInfo(model_path);
-  ModelConfusion confusion{.model_id = info.id};
-  const std::vector<std::string> classes = info.ClassNames();
-  confusion.rates = ConfusionFromJson(
-      Json::parse(info.training_json, nullptr, /*allow_exceptions=*/false), classes);
-  if (confusion.rates) {
-    return confusion;
-  }
-  fs::path report = model_path;
-  report.replace_extension(".training.json");
-  std::ifstream in(report);
-  if (in) {
-    const Json json = Json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (json.is_object() && json.value("model_id", "") == info.id) {
-      confusion.rates = ConfusionFromJson(json, classes);
-    }
-  }
-  if (!confusion.rates) {
-    confusion.problem = fmt::format(
-        "model {} ({}) carries no validation confusion matrix, and {} has none for it: "
-        "corrected abundances not computed",
-        info.id,
-        model_path.string(),
-        report.string());
-  }
-  return confusion;
+  ModelValidation validation = ReadModelValidation(info, model_path);
+  return {.model_id = info.id,
+          .rates = std::move(validation.confusion),
+          .problem = std::move(validation.problem)};
 }
 #endif
 
@@ -150,96 +86,6 @@ ModelConfusion ChosenConfusion(const ReportArguments& arguments) {
               "built without LibTorch: model files cannot be read, corrected abundances not "
               "computed"};
 #endif
-}
-
-// A number for JSON; NaN and infinity (no imaged volume) become null.
-Json Number(double value) {
-  return std::isfinite(value) ? Json(value) : Json(nullptr);
-}
-
-Json QuantitiesJson(const Quantities& quantities) {
-  return {{"count", quantities.particles},
-          {"cells", quantities.cells},
-          {"cells_per_l", Number(quantities.cells_per_l)},
-          {"biovolume_um3_per_l", Number(quantities.biovolume_abd_um3_per_l)},
-          {"biovolume_esd_um3_per_l", Number(quantities.biovolume_esd_um3_per_l)},
-          {"carbon_ug_per_l", Number(quantities.carbon_ug_per_l)}};
-}
-
-Json AdjustedJson(const std::optional<AdjustedEstimate>& adjusted) {
-  if (!adjusted) {
-    return nullptr;
-  }
-  return {{"estimate", Number(adjusted->estimate)},
-          {"lower", Number(adjusted->lower)},
-          {"upper", Number(adjusted->upper)},
-          {"level", adjusted->level}};
-}
-
-Json TaxonJson(const TaxonComposition& entry) {
-  Json json = {{"name", entry.name}};
-  const std::optional<Taxon>& taxon = entry.taxon;
-  json["aphia_id"] = taxon && taxon->aphia_id ? Json(*taxon->aphia_id) : Json(nullptr);
-  json["lsid"] = taxon && taxon->aphia_id ? Json(taxon->Lsid()) : Json(nullptr);
-  json["scientific_name"] =
-      taxon && !taxon->scientific_name.empty() ? Json(taxon->scientific_name) : Json(nullptr);
-  json["rank"] = taxon && !taxon->rank.empty() ? Json(taxon->rank) : Json(nullptr);
-  json["lifeform"] = taxon ? Json(std::string(LifeformName(taxon->lifeform))) : Json(nullptr);
-  json["living"] = taxon ? Json(taxon->Living()) : Json(nullptr);
-  json.update(QuantitiesJson(entry.total));
-  json["validated"] = entry.validated.particles;
-  json["predicted"] = entry.predicted.particles;
-  json["uncertain"] = entry.uncertain.particles;
-  json["mean_probability"] = entry.mean_probability ? Json(*entry.mean_probability) : Json(nullptr);
-  json["adjusted_cells_per_l"] = AdjustedJson(entry.adjusted_cells_per_l);
-  return json;
-}
-
-Json CompositionJson(const SampleComposition& composition, const ReportArguments& arguments) {
-  const auto share = [&](int64_t count) {
-    return composition.all.particles > 0
-               ? Json(static_cast<double>(count) / static_cast<double>(composition.all.particles))
-               : Json(nullptr);
-  };
-  Json taxa = Json::array();
-  for (const TaxonComposition& entry : composition.taxa) {
-    taxa.push_back(TaxonJson(entry));
-  }
-  Json size_classes = Json::array();
-  for (const SizeClass& size_class : composition.size_classes) {
-    size_classes.push_back({{"esd_min_um", size_class.esd_min_um},
-                            {"esd_max_um", Number(size_class.esd_max_um)},
-                            {"all", QuantitiesJson(size_class.all)},
-                            {"living", QuantitiesJson(size_class.living)}});
-  }
-  return {
-      {"sample_id", composition.sample_id},
-      {"volume_imaged_ml",
-       composition.volume_imaged_ml ? Json(*composition.volume_imaged_ml) : Json(nullptr)},
-      {"dilution_factor", composition.dilution_factor},
-      {"concentration_factor", composition.concentration_factor},
-      {"seawater_litres",
-       composition.seawater_litres ? Json(*composition.seawater_litres) : Json(nullptr)},
-      {"model_id", composition.model_id.empty() ? Json(nullptr) : Json(composition.model_id)},
-      {"taxonomy_version", composition.taxonomy_version},
-      {"carbon_equation", arguments.carbon},
-      {"validated_only", arguments.validated_only},
-      {"taxa", std::move(taxa)},
-      {"totals",
-       {{"living", QuantitiesJson(composition.living)}, {"all", QuantitiesJson(composition.all)}}},
-      {"label_counts",
-       {{"validated", composition.validated},
-        {"predicted", composition.predicted},
-        {"uncertain", composition.uncertain},
-        {"unlabelled", composition.unlabelled}}},
-      {"shares",
-       {{"validated", share(composition.validated)},
-        {"predicted", share(composition.predicted)},
-        {"uncertain", share(composition.uncertain)},
-        {"unlabelled", share(composition.unlabelled)}}},
-      {"size_classes", std::move(size_classes)},
-      {"warnings", composition.warnings},
-  };
 }
 
 // A CSV cell: numbers as the shortest exact text, NaN as empty, text quoted when needed.
@@ -425,7 +271,7 @@ void ReportCommand(const ReportArguments& arguments) {
       composition.warnings.push_back(confusion_problem);
     }
     if (arguments.json) {
-      all.push_back(CompositionJson(composition, arguments));
+      all.push_back(CompositionJson(composition, arguments.carbon, arguments.validated_only));
     } else if (arguments.csv) {
       csv += CompositionCsvRows(composition);
     } else {

@@ -43,5 +43,11 @@ void AddReportCommands(CLI::App& app);
 void AddExchangeCommands(CLI::App& app);
 // store copy|gc.
 void AddStoreCommands(CLI::App& app);
+// serve: the HTTP service.
+void AddServeCommand(CLI::App& app);
+// token create|list|revoke: API tokens of the HTTP service.
+void AddTokenCommands(CLI::App& app);
+// validate (set label, dubious, undo) and history.
+void AddValidateCommands(CLI::App& app);
 
 }  // namespace phytoflow

@@ -57,6 +57,9 @@ int main(int argc, char** argv) {
   phytoflow::AddReportCommands(app);
   phytoflow::AddExchangeCommands(app);
   phytoflow::AddStoreCommands(app);
+  phytoflow::AddServeCommand(app);
+  phytoflow::AddTokenCommands(app);
+  phytoflow::AddValidateCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -3,6 +3,7 @@
 #include "phytoflow/core/particle.h"
 #include "phytoflow/core/sample.h"
 #include "phytoflow/core/sample_metadata.h"
+#include "phytoflow/core/utf8.h"
 
 #include <cmath>
 #include <string>
@@ -240,6 +241,10 @@ TEST(SampleMetadata, ChecksTextCountryAndEnvironmentNames) {
   EXPECT_EQ(SetError("country_code", "BEL"),
             "country_code: expected an ISO 3166-1 alpha-2 code such as 'BE', found 'BEL'");
   EXPECT_NE(SetError("station", "W08\nW09"), "");
+  // "Zeebrügge" typed in a Latin-1 terminal: refused; the same name in UTF-8 is fine.
+  EXPECT_EQ(SetError("station", "Zeebr\xFCgge"),
+            "station: expected UTF-8 text, found invalid bytes (is the terminal or file UTF-8?)");
+  EXPECT_EQ(SetError("station", "Zeebr\xC3\xBCgge"), "");
   EXPECT_TRUE(SetError("env.Chl", "1").starts_with("env.Chl: expected env.NAME with NAME of"));
   EXPECT_NE(SetError("env.", "1"), "");
   EXPECT_NE(SetError("env.chl-a", "1"), "");
@@ -247,6 +252,18 @@ TEST(SampleMetadata, ChecksTextCountryAndEnvironmentNames) {
   EXPECT_TRUE(unknown.starts_with("unknown metadata key 'lat'; known keys: station, campaign, "))
       << unknown;
   EXPECT_NE(unknown.find("salinity, env.NAME"), std::string::npos) << unknown;
+}
+
+TEST(Utf8, AcceptsValidSequencesAndRefusesBrokenOnes) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("ASCII only"));
+  EXPECT_TRUE(IsValidUtf8("\xC2\xB5m and \xE2\x82\xAC and \xF0\x9F\x90\x9F"));  // µ, €, a fish
+  EXPECT_FALSE(IsValidUtf8("\xB5m"));                                           // a Latin-1 µ
+  EXPECT_FALSE(IsValidUtf8("\xC0\xB5"));                                        // overlong
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));                                    // a surrogate
+  EXPECT_FALSE(IsValidUtf8("\xE2\x82"));                                        // cut short
+  EXPECT_EQ(Utf8SequenceLength("\xE2\x82\xAC", 0), 3u);
+  EXPECT_EQ(Utf8SequenceLength("a", 0), 0u);
 }
 
 TEST(SampleMetadata, ValuesRoundTripInKeyOrder) {

@@ -1,6 +1,7 @@
 #include "phytoflow/core/sample_metadata.h"
 
 #include "phytoflow/core/error.h"
+#include "phytoflow/core/utf8.h"
 
 #include <array>
 #include <charconv>
@@ -170,6 +171,11 @@ double ParseNumberInRange(const KeySpec& spec, std::string_view text) {
 
 // Text that ends up in TSV and CSV exports must stay on one line.
 void CheckText(std::string_view key, std::string_view text) {
+  // Stored text goes to JSON, XML and UTF-8 TSV files: a Latin-1 byte from a terminal would break
+  // every later export of the sample.
+  if (!IsValidUtf8(text)) {
+    Fail(key, "expected UTF-8 text, found invalid bytes (is the terminal or file UTF-8?)");
+  }
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 || byte == 0x7f) {

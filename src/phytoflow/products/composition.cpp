@@ -140,19 +140,24 @@ std::vector<ResolvedLabel> ResolveLabels(std::span<const int64_t> particle_numbe
                                          std::span<const Label> labels,
                                          const LabelChoice& choice) {
   const std::string model_id = ChosenModelId(labels, choice);
-  // The newest label of each kind per particle; a later label wins a tie on created_at.
+  // The newest label of each kind per particle; a later label wins a tie.
   std::unordered_map<int64_t, const Label*> expert;
   std::unordered_map<int64_t, const Label*> model;
   std::unordered_map<int64_t, const Label*> visual_spreadsheet;
   const auto keep_newest = [](std::unordered_map<int64_t, const Label*>& kept, const Label& label) {
     const Label*& slot = kept[label.particle_number];
-    if (slot == nullptr || label.created_at >= slot->created_at) {
+    // Precedence is 0 for all but stored expert labels, so created_at decides among the others.
+    if (slot == nullptr ||
+        std::pair(ExpertPrecedence(label), std::string_view(label.created_at)) >=
+            std::pair(ExpertPrecedence(*slot), std::string_view(slot->created_at))) {
       slot = &label;
     }
   };
   for (const Label& label : labels) {
     if (label.source == kLabelSourceExpert) {
-      keep_newest(expert, label);
+      if (label.status != ExpertStatus::kWithdrawn) {
+        keep_newest(expert, label);
+      }
     } else if (label.source == kLabelSourceModel && !model_id.empty() &&
                label.classification == model_id) {
       keep_newest(model, label);
@@ -177,11 +182,15 @@ std::vector<ResolvedLabel> ResolveLabels(std::span<const int64_t> particle_numbe
                    : prediction->name != kUncertainLabel ? prediction->name
                                                          : "";
     }
-    if (const Label* validated = find(expert, number)) {
+    const Label* validated = find(expert, number);
+    // An expert who doubts the particle overrules every validation before: the model decides.
+    label.dubious = validated != nullptr && validated->status == ExpertStatus::kDubious;
+    const Label* listed = label.dubious ? nullptr : find(visual_spreadsheet, number);
+    if (validated != nullptr && !label.dubious) {
       label.name = validated->name;
       label.status = LabelStatus::kValidated;
       label.identified_by = validated->author.empty() ? kLabelSourceExpert : validated->author;
-    } else if (const Label* listed = find(visual_spreadsheet, number)) {
+    } else if (listed != nullptr) {
       label.name = listed->name;
       label.status = LabelStatus::kValidated;
       label.identified_by = listed->author.empty() ? kLabelSourceVisualSpreadsheet : listed->author;
@@ -253,7 +262,7 @@ SampleComposition ComputeComposition(const Sample& sample,
     const double volume_abd = SphereVolume(particle.biovolume_abd_um3, particle.abd_um);
     const double volume_esd = SphereVolume(particle.biovolume_esd_um3, particle.esd_um);
     if (std::isfinite(volume_abd)) {
-      sums.volume_abd_um3 = volume_abd;
+      sums.volume_abd_um3 = ChainBiovolumeUm3(volume_abd, sums.cells);
       if (taxon && taxon->Living() && taxon->lifeform != Lifeform::kZooplankton) {
         sums.carbon_pg = ParticleCarbonPg(
             volume_abd, sums.cells, taxon->lifeform == Lifeform::kDiatom, options.diatom_carbon);

@@ -35,6 +35,9 @@ struct ResolvedLabel {
   std::optional<double> probability;  // of the model's label
   std::string top1;                   // the model's most probable class, even when uncertain
   std::string identified_by;          // expert (author) or model id
+  // An expert's newest label marks the particle dubious: it is not validated and counts as the
+  // model predicts (or unlabelled).
+  bool dubious = false;
 };
 
 struct LabelChoice {
@@ -48,8 +51,11 @@ struct LabelChoice {
   bool validated_only = false;
 };
 
-// One label per particle: the newest expert label (by created_at), else a VisualSpreadsheet
-// label if asked (validated too), else the chosen model's, else unlabelled. A model label
+// One label per particle: the newest expert label, else a VisualSpreadsheet label if asked
+// (validated too), else the chosen model's, else unlabelled. The newest expert label is the one
+// of highest ExpertPrecedence (the store's sequence; docs/validation.md), then of latest
+// created_at, then the later one in `labels`; a kWithdrawn one is ignored. When it is kDubious,
+// the particle is not validated (`dubious` is set) and falls back to the model. A model label
 // "uncertain" gives kUncertain. `top1` is the model's top_k[0] whenever the particle has a label
 // of the chosen model. `particle_numbers` lists every particle.
 std::vector<ResolvedLabel> ResolveLabels(std::span<const int64_t> particle_numbers,

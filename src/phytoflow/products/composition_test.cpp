@@ -55,14 +55,24 @@ TEST(Quantities, CarbonTestVectorsOfTheSpec) {
   EXPECT_EQ(CarbonPgPerCell(-5, CarbonEquation::kNonDiatom), 0);
 }
 
+TEST(Quantities, ChainCellsFromTheChainsAbdSphere) {
+  // Four 10 µm cells: summed area 4 · π·5² → ABD 20 µm, sphere 4188.79 µm³; one cell is the
+  // 10 µm sphere 523.599 µm³ = 4188.79 / 4^1.5, and the chain's cells hold 2094.40 = V / √4.
+  EXPECT_NEAR(ChainCellVolumeUm3(4188.790205, 4), 523.598776, 1e-5);
+  EXPECT_NEAR(ChainBiovolumeUm3(4188.790205, 4), 2094.395102, 1e-5);
+  EXPECT_EQ(ChainBiovolumeUm3(1000, 1), 1000);
+  EXPECT_EQ(ChainBiovolumeUm3(1000, 0), 1000);  // a bad list value counts as one cell
+}
+
 TEST(Quantities, ChainCarbonIsPerCell) {
-  // A 2-cell chain of 2000 µm³: 2 × C(1000) = 2 × 141.906 = 283.81 pg, more than C(2000) =
-  // 272.06 pg by 2^(1−0.939) = 1.0432.
-  EXPECT_NEAR(ParticleCarbonPg(2000, 2, false, DiatomCarbon::kAllSizes), 283.812, 1e-3);
+  // A 2-cell chain whose ABD sphere is 2000 µm³ has cells of 2000 / 2^1.5 = 707.107 µm³:
+  // 2 × 0.2163 · 707.107^0.939 = 204.973 pg, against C(2000) = 272.062 pg for a single cell of
+  // that volume: a ratio of 2^(1 − 1.5 · 0.939) = 0.75341.
+  EXPECT_NEAR(ParticleCarbonPg(2000, 2, false, DiatomCarbon::kAllSizes), 204.973, 1e-3);
   EXPECT_NEAR(ParticleCarbonPg(2000, 1, false, DiatomCarbon::kAllSizes), 272.062, 1e-3);
   EXPECT_NEAR(ParticleCarbonPg(2000, 2, false, DiatomCarbon::kAllSizes) /
                   ParticleCarbonPg(2000, 1, false, DiatomCarbon::kAllSizes),
-              std::pow(2.0, 1 - 0.939),
+              std::pow(2.0, 1 - 1.5 * 0.939),
               1e-9);
   // Fewer than one cell (a bad list value) counts as one.
   EXPECT_NEAR(ParticleCarbonPg(1000, 0, true, DiatomCarbon::kAllSizes), 77.983, 5e-4);
@@ -74,11 +84,12 @@ TEST(Quantities, DiatomSwitchAbove3000PerCell) {
   EXPECT_NEAR(ParticleCarbonPg(10000, 1, true, DiatomCarbon::kSwitchAbove3000), 389.942, 5e-4);
   // Exactly 3000 is not above it: 190.084 pg either way.
   EXPECT_NEAR(ParticleCarbonPg(3000, 1, true, DiatomCarbon::kSwitchAbove3000), 190.084, 5e-4);
-  // A 4-cell chain of 16000 µm³ has 4000 µm³ cells: 4 × 10^(−0.933 + 0.881·log10 4000) = 695.78.
-  EXPECT_NEAR(ParticleCarbonPg(16000, 4, true, DiatomCarbon::kSwitchAbove3000), 695.785, 1e-3);
-  // ... and a 6-cell chain of the same volume has 2667 µm³ cells: the all-sizes equation.
-  EXPECT_NEAR(ParticleCarbonPg(16000, 6, true, DiatomCarbon::kSwitchAbove3000),
-              6 * CarbonPgPerCell(16000.0 / 6, CarbonEquation::kDiatom),
+  // A 4-cell chain whose ABD sphere is 32000 µm³ has 32000 / 4^1.5 = 4000 µm³ cells:
+  // 4 × 10^(−0.933 + 0.881·log10 4000) = 695.78.
+  EXPECT_NEAR(ParticleCarbonPg(32000, 4, true, DiatomCarbon::kSwitchAbove3000), 695.785, 1e-3);
+  // ... and a 6-cell chain of the same volume has 32000 / 6^1.5 = 2177 µm³ cells: all-sizes.
+  EXPECT_NEAR(ParticleCarbonPg(32000, 6, true, DiatomCarbon::kSwitchAbove3000),
+              6 * CarbonPgPerCell(32000.0 / std::pow(6.0, 1.5), CarbonEquation::kDiatom),
               1e-9);
 }
 
@@ -496,6 +507,89 @@ TEST(ResolveLabels, ExpertBeatsModelAndTheNewestModelIsChosen) {
   EXPECT_EQ(LabelStatusName(LabelStatus::kUncertain), "uncertain");
 }
 
+// An expert event as a store returns it, with its sequence number.
+Label StoredExpertLabel(int64_t number,
+                        const std::string& name,
+                        int64_t sequence,
+                        const std::string& created_at,
+                        ExpertStatus status = ExpertStatus::kValidated) {
+  Label label = ExpertLabel(number, name, created_at);
+  label.classification = kPhytoflowClassification;
+  label.sequence = sequence;
+  label.status = status;
+  return label;
+}
+
+TEST(ResolveLabels, TheHighestSequenceWinsWhateverTheClock) {
+  // Two experts validate particle 1 at the same instant from machines whose clocks differ: the
+  // store's sequence decides, not created_at, and not the order of the list.
+  const std::vector<Label> labels = {
+      StoredExpertLabel(1, "Late", 8, "2024-01-01T00:00:00.000001Z"),
+      StoredExpertLabel(1, "Early", 7, "2024-06-01T00:00:00.000000Z"),
+      // A label never stored (sequence 0) ranks below every stored one, however recent.
+      ExpertLabel(1, "Unstored", "2030-01-01T00:00:00Z"),
+  };
+  const std::vector<int64_t> numbers = {1};
+  const std::vector<ResolvedLabel> resolved = ResolveLabels(numbers, labels, {});
+  EXPECT_EQ(resolved[0].name, "Late");
+  EXPECT_EQ(resolved[0].status, LabelStatus::kValidated);
+}
+
+TEST(ResolveLabels, DubiousFallsBackToTheModel) {
+  const std::vector<Label> labels = {
+      ModelLabel(1, "A", "m", "2025-01-01T00:00:00Z", 0.9, "A"),
+      ModelLabel(2, kUncertainLabel, "m", "2025-01-01T00:00:00Z", 0.3, "B"),
+      // 1: validated B by EcoTaxa (sequence 3), then doubted in phytoflow (sequence 5).
+      ExpertLabel(1, "B", "2025-02-01T00:00:00Z"),
+      StoredExpertLabel(1, "B", 5, "2025-03-01T00:00:00Z", ExpertStatus::kDubious),
+      StoredExpertLabel(2, "", 6, "2025-03-01T00:00:00Z", ExpertStatus::kDubious),
+      StoredExpertLabel(3, "", 7, "2025-03-01T00:00:00Z", ExpertStatus::kDubious),
+      Label{.particle_number = 3,
+            .name = "Junk",
+            .source = kLabelSourceVisualSpreadsheet,
+            .classification = "cla"},
+  };
+  const std::vector<int64_t> numbers = {1, 2, 3};
+  const std::vector<ResolvedLabel> resolved =
+      ResolveLabels(numbers, labels, {.visual_spreadsheet_classification = "cla"});
+  EXPECT_TRUE(resolved[0].dubious);
+  EXPECT_EQ(resolved[0].name, "A");
+  EXPECT_EQ(resolved[0].status, LabelStatus::kPredicted);
+  EXPECT_EQ(resolved[0].probability, 0.9);
+  EXPECT_EQ(resolved[0].identified_by, "m");
+  EXPECT_TRUE(resolved[1].dubious);
+  EXPECT_EQ(resolved[1].status, LabelStatus::kUncertain);
+  // No prediction: unlabelled, not the VisualSpreadsheet label that the expert doubts too.
+  EXPECT_TRUE(resolved[2].dubious);
+  EXPECT_EQ(resolved[2].status, LabelStatus::kUnlabelled);
+  EXPECT_EQ(resolved[2].name, "");
+  // Dubious particles are not validated, so --validated-only leaves them unlabelled.
+  const std::vector<ResolvedLabel> validated =
+      ResolveLabels(numbers, labels, {.validated_only = true});
+  EXPECT_EQ(validated[0].status, LabelStatus::kUnlabelled);
+}
+
+TEST(ResolveLabels, AnUndoRanksWhereTheLabelItRestoresRanked) {
+  // phytoflow Y (3), EcoTaxa X (4), phytoflow Z (5), then an undo of 5 (6) restoring Y of 3.
+  // Before event 5, X was shown (4 > 3); after the undo it must be X again, not Y.
+  Label ecotaxa = StoredExpertLabel(1, "X", 4, "2025-01-02T00:00:00Z");
+  ecotaxa.classification = "ecotaxa";
+  Label undo = StoredExpertLabel(1, "Y", 6, "2025-01-04T00:00:00Z");
+  undo.undoes = 5;
+  undo.restores = 3;
+  EXPECT_EQ(ExpertPrecedence(undo), 3);
+  // Labels() gives the current label of each classification: X of ecotaxa, the undo of phytoflow.
+  const std::vector<Label> current = {ecotaxa, undo};
+  const std::vector<int64_t> numbers = {1};
+  EXPECT_EQ(ResolveLabels(numbers, current, {})[0].name, "X");
+  // A withdrawn label (an undo back to nothing) is not a label.
+  Label withdrawn = StoredExpertLabel(1, "", 9, "2025-01-05T00:00:00Z", ExpertStatus::kWithdrawn);
+  const std::vector<Label> with_withdrawn = {ecotaxa, withdrawn};
+  EXPECT_EQ(ResolveLabels(numbers, with_withdrawn, {})[0].name, "X");
+  EXPECT_EQ(ResolveLabels(numbers, std::vector<Label>{withdrawn}, {})[0].status,
+            LabelStatus::kUnlabelled);
+}
+
 // ---------------------------------------------------------------- composition
 
 Particle MakeParticle(int64_t number, int64_t chain, double abd_um, double esd_um) {
@@ -596,13 +690,14 @@ TEST_F(CompositionTest, CountsCellsBiovolumeAndCarbonPerLitre) {
   EXPECT_EQ(guinardia.predicted.cells, 2);
   EXPECT_NEAR(guinardia.validated.cells_per_l, 600, 1e-9);
   EXPECT_EQ(guinardia.mean_probability, 0.9);
-  // ABD spheres: π/6·(10³ + 20³) = 523.599 + 4188.790 = 4712.389 µm³ → × 600 = 2,827,433.4.
-  EXPECT_NEAR(guinardia.total.biovolume_abd_um3_per_l, 2827433.388, 1e-3);
+  // ABD biovolume: the 2-cell chain's sphere π/6·10³ = 523.599 holds cells of 523.599 / √2 =
+  // 370.240 µm³ in all, plus the single cell π/6·20³ = 4188.790: 4559.030 µm³ × 600 = 2,735,418.3.
+  EXPECT_NEAR(guinardia.total.biovolume_abd_um3_per_l, 2735418.270, 1e-3);
   // ESD spheres: π/6·(12³ + 20³) = 904.779 + 4188.790 = 5093.569 µm³ → × 600 = 3,056,141.3.
   EXPECT_NEAR(guinardia.total.biovolume_esd_um3_per_l, 3056141.333, 1e-3);
-  // Carbon, diatom all sizes: chain 2 × C(523.599/2) = 2 × 26.301 = 52.602 pg, plus
-  // C(4188.790) = 249.180 pg; 301.782 pg × 1e-6 × 600 = 0.181069 µg C/L.
-  EXPECT_NEAR(guinardia.total.carbon_ug_per_l, 0.1810694558, 1e-9);
+  // Carbon, diatom all sizes: chain 2 × C(523.599 / 2^1.5 = 185.120) = 2 × 19.857 = 39.713 pg,
+  // plus C(4188.790) = 249.180 pg; 288.894 pg × 1e-6 × 600 = 0.173336 µg C/L.
+  EXPECT_NEAR(guinardia.total.carbon_ug_per_l, 0.1733361546, 1e-9);
 
   const TaxonComposition& tripos = Taxon(composition, "Tripos");
   EXPECT_EQ(tripos.total.particles, 1);
@@ -665,8 +760,8 @@ TEST_F(CompositionTest, DiatomSwitchChangesOnlyLargeDiatomCells) {
                          DefaultTaxonomy(),
                          {.diatom_carbon = DiatomCarbon::kSwitchAbove3000});
   // The 4188.790 µm³ cell is above 3000: 10^(−0.933 + 0.881·log10 4188.790) = 181.159 pg;
-  // with the chain's 52.602 pg: 233.761 pg × 1e-6 × 600 = 0.1402567 µg C/L.
-  EXPECT_NEAR(Taxon(composition, "Guinardia_delicatula").total.carbon_ug_per_l, 0.1402566590, 1e-9);
+  // with the chain's 39.713 pg: 220.872 pg × 1e-6 × 600 = 0.1325233 µg C/L.
+  EXPECT_NEAR(Taxon(composition, "Guinardia_delicatula").total.carbon_ug_per_l, 0.1325233, 1e-7);
 }
 
 TEST_F(CompositionTest, WithoutVolumePerLitreValuesAreNaN) {

@@ -126,6 +126,20 @@ std::string DateOf(const std::string& iso) {
   return iso.substr(0, 10);
 }
 
+// An eventDate as OBIS checks it (obistools' ISO 8601 pattern has no fractional seconds):
+// "2025-04-11T09:30:00.5Z" → "2025-04-11T09:30:00Z".
+std::string EventDateOf(const std::string& iso) {
+  const auto dot = iso.find('.');
+  if (dot == std::string::npos) {
+    return iso;
+  }
+  auto end = dot + 1;
+  while (end < iso.size() && iso[end] >= '0' && iso[end] <= '9') {
+    ++end;
+  }
+  return iso.substr(0, dot) + iso.substr(end);
+}
+
 // ---------------------------------------------------------------------------------------------
 // dataset.json
 
@@ -404,7 +418,7 @@ EventRow VisitEvent(const std::vector<const SamplePlace*>& group) {
   std::optional<double> depth_max;
   for (const SamplePlace* place : group) {
     const SampleMetadata& metadata = place->input->sample.metadata;
-    times.push_back(metadata.sampled_at);
+    times.push_back(EventDateOf(metadata.sampled_at));
     latitude_sum += *metadata.latitude;
     longitude_sum += *metadata.longitude;
     if (metadata.depth_min_m) {
@@ -446,7 +460,7 @@ EventRow SampleEvent(const SamplePlace& place) {
   return EventRow{.id = place.event_id,
                   .parent = place.visit_id.empty() ? place.campaign_id : place.visit_id,
                   .type = "sample",
-                  .date = metadata.sampled_at,
+                  .date = EventDateOf(metadata.sampled_at),
                   .latitude = metadata.latitude,
                   .longitude = metadata.longitude,
                   .depth_min_m = metadata.depth_min_m,
@@ -670,7 +684,9 @@ std::vector<Fact> OccurrenceFacts(const std::string& event_id,
                   "water body (cells / imaged volume x dilution / concentration), " +
                   status});
   }
-  if (std::isfinite(q.biovolume_abd_um3_per_l)) {
+  // A present occurrence must not carry a quantity of 0 (EMODnet BioCheck): a taxon without a
+  // carbon equation (zooplankton) or without measured sizes gets no biovolume / carbon fact.
+  if (std::isfinite(q.biovolume_abd_um3_per_l) && q.biovolume_abd_um3_per_l > 0) {
     facts.push_back(Fact{
         .event_id = event_id,
         .occurrence_id = occurrence_id,
@@ -681,10 +697,11 @@ std::vector<Fact> OccurrenceFacts(const std::string& event_id,
         .value = Decimal(q.biovolume_abd_um3_per_l * kMm3PerM3PerUm3PerL),
         .unit = "Cubic millimetres per cubic metre",
         .unit_code = "CMCM",
-        .method = "sum of spheres of area-based diameter (ABD) of the imaged particles, normalised "
-                  "to a unit volume of water body"});
+        .method = "sum of cell volumes from the area-based diameter (ABD) sphere of each imaged "
+                  "particle (a chain of n cells: V/sqrt(n)), normalised to a unit volume of water "
+                  "body"});
   }
-  if (std::isfinite(q.carbon_ug_per_l)) {
+  if (std::isfinite(q.carbon_ug_per_l) && q.carbon_ug_per_l > 0) {
     const bool diatom = occurrence.taxon->lifeform == Lifeform::kDiatom;
     facts.push_back(Fact{
         .event_id = event_id,
@@ -1168,11 +1185,32 @@ std::vector<DarwinCoreFile> BuildDarwinCoreArchive(const DatasetDescription& dat
 
   std::map<std::string, std::vector<const SamplePlace*>> campaigns;
   std::map<std::string, std::vector<const SamplePlace*>> visits;
+  // Two different campaign (or station) names must not become one event because they differ
+  // only in characters an id cannot hold ("BPNS 2024" and "BPNS/2024").
+  std::map<std::string, std::string> campaign_name_of_id;
+  std::map<std::string, std::string> station_name_of_id;
+  const auto check_same_name = [](std::map<std::string, std::string>& name_of_id,
+                                  const std::string& id,
+                                  const std::string& name,
+                                  std::string_view what) {
+    const auto [known, added] = name_of_id.emplace(id, name);
+    Check(added || known->second == name,
+          ErrorCode::kInvalidInput,
+          fmt::format("the {}s '{}' and '{}' would get the same event id '{}': rename one of them "
+                      "(phytoflow metadata set)",
+                      what,
+                      known->second,
+                      name,
+                      id));
+  };
   for (const SamplePlace& place : places) {
+    const SampleMetadata& metadata = place.input->sample.metadata;
     if (!place.campaign_id.empty()) {
+      check_same_name(campaign_name_of_id, place.campaign_id, metadata.campaign, "campaign");
       campaigns[place.campaign_id].push_back(&place);
     }
     if (!place.visit_id.empty()) {
+      check_same_name(station_name_of_id, place.visit_id, metadata.station, "station");
       visits[place.visit_id].push_back(&place);
     }
   }

@@ -604,6 +604,30 @@ TEST(DarwinCore, SampleIdsThatClashAfterSanitisingAreRefused) {
   EXPECT_THROW(BuildDarwinCoreArchive(MakeDataset(), samples, "1.2.3"), Error);
 }
 
+TEST(DarwinCore, CampaignNamesThatClashAfterSanitisingAreRefused) {
+  auto samples = MakeSamples();
+  samples[0].sample.metadata.campaign = "BPNS 2024";
+  samples[1].sample.metadata.campaign = "BPNS/2024";  // both become "BPNS-2024"
+  try {
+    BuildDarwinCoreArchive(MakeDataset(), samples, "1.2.3");
+    FAIL() << "expected an error";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.Code(), ErrorCode::kInvalidInput);
+    EXPECT_NE(std::string(error.what()).find("campaigns 'BPNS 2024' and 'BPNS/2024'"),
+              std::string::npos)
+        << error.what();
+  }
+}
+
+TEST(DarwinCore, FractionalSecondsAreDroppedFromEventDate) {
+  auto samples = MakeSamples();
+  samples[0].sample.metadata.sampled_at = "2024-05-13T09:15:00.25Z";
+  const auto files = BuildDarwinCoreArchive(MakeDataset(), samples, "1.2.3");
+  const ParsedTable events = ParseTable(FileText(files, "event.txt"));
+  // The obistools pattern allows seconds but no fraction.
+  EXPECT_EQ(RowsWhere(events, "eventID", kSampleA).at(0).at("eventDate"), "2024-05-13T09:15:00Z");
+}
+
 // ---------------------------------------------------------------------------------------------
 // dataset.json
 

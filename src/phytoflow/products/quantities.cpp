@@ -78,9 +78,18 @@ double CarbonPgPerCell(double volume_um3, CarbonEquation equation) {
   return std::pow(10.0, c.log10_a + c.b * std::log10(volume_um3));
 }
 
-double ParticleCarbonPg(double volume_um3, int64_t cells, bool diatom, DiatomCarbon diatoms) {
+double ChainCellVolumeUm3(double abd_volume_um3, int64_t cells) {
+  const auto n = static_cast<double>(std::max<int64_t>(cells, 1));
+  return abd_volume_um3 / (n * std::sqrt(n));
+}
+
+double ChainBiovolumeUm3(double abd_volume_um3, int64_t cells) {
+  return abd_volume_um3 / std::sqrt(static_cast<double>(std::max<int64_t>(cells, 1)));
+}
+
+double ParticleCarbonPg(double abd_volume_um3, int64_t cells, bool diatom, DiatomCarbon diatoms) {
   const int64_t cell_count = std::max<int64_t>(cells, 1);
-  const double cell_volume = volume_um3 / static_cast<double>(cell_count);
+  const double cell_volume = ChainCellVolumeUm3(abd_volume_um3, cell_count);
   CarbonEquation equation = CarbonEquation::kNonDiatom;
   if (diatom) {
     equation = diatoms == DiatomCarbon::kSwitchAbove3000 && cell_volume > kLargeDiatomUm3

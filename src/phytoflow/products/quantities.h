@@ -35,9 +35,16 @@ double CarbonPgPerCell(double volume_um3, CarbonEquation equation);
 // large-diatom equation above 3000 µm³ per cell (the ifcb-analysis convention).
 enum class DiatomCarbon { kAllSizes, kSwitchAbove3000 };
 
-// Carbon of one imaged particle in pg. A chain of `cells` cells has `volume_um3` in all; the
-// equation is applied per cell (V / cells) and multiplied back, because b < 1 makes the chain
-// volume give less carbon than its cells (by cells^(1−b)). Non-diatoms use kNonDiatom.
-double ParticleCarbonPg(double volume_um3, int64_t cells, bool diatom, DiatomCarbon diatoms);
+// A chain's ABD comes from the summed area of its cells, so with n equal cells one cell has area
+// A/n and its sphere the volume V_ABD / n^1.5: the chain's sphere is not the sum of its cells'.
+// Volume of one cell of a chain of `cells` cells whose ABD sphere is `abd_volume_um3`.
+double ChainCellVolumeUm3(double abd_volume_um3, int64_t cells);
+// Biovolume of the chain's cells: cells × ChainCellVolumeUm3 = V_ABD / √n (V_ABD for one cell).
+double ChainBiovolumeUm3(double abd_volume_um3, int64_t cells);
+
+// Carbon of one imaged particle in pg from its ABD sphere volume: the equation is applied per cell
+// (ChainCellVolumeUm3) and multiplied by the cells, because b < 1 makes one large volume give less
+// carbon than its cells. Non-diatoms use kNonDiatom. Fewer than one cell counts as one.
+double ParticleCarbonPg(double abd_volume_um3, int64_t cells, bool diatom, DiatomCarbon diatoms);
 
 }  // namespace phytoflow

@@ -75,6 +75,128 @@ void CreateCollections(const MongoClient& client) {
   CreateIndexes(client, kPendingWritesCollection, pending);
 }
 
+// Migration 2: expert labels become events (docs/validation.md), one document per batch in
+// expert_labels. The label sets of source "expert" that version 1 wrote become batches of
+// validated events, in the order they were written. Safe to run twice at once: a set's batch has
+// a fixed _id (a second insert is a duplicate, ignored), and the sample's set is removed with a
+// $pull, which changes nothing the second time.
+void ExpertLabelEvents(const MongoClient& client) {
+  const IndexSpec expert_labels[] = {
+      {.name = "data_id_number", .keys = {{"data_id", 1}, {"events.number", 1}}},
+  };
+  CreateIndexes(client, kExpertLabelsCollection, expert_labels);
+
+  struct ExpertSet {
+    std::string sample_id;
+    std::string data_id;
+    std::string set_id;
+  };
+  std::vector<ExpertSet> sets;
+  MongoCollection samples = client.Collection(kSamplesCollection);
+  {
+    Bson filter;
+    filter.Utf8("label_sets.source", "expert");
+    Bson options;
+    options.Document("projection", [](BsonBuilder& projection) {
+      projection.Int32("data_id", 1).Int32("label_sets", 1);
+    });
+    MongoCursor cursor = samples.Find(filter, options);
+    while (const bson_t* document = cursor.Next()) {
+      std::string sample_id;
+      std::string data_id;
+      std::vector<std::string> set_ids;
+      bson_iter_t iter;
+      bson_iter_init(&iter, document);
+      while (bson_iter_next(&iter)) {
+        if (Key(iter) == "_id") {
+          sample_id = ReadUtf8(iter, "samples._id");
+        } else if (Key(iter) == "data_id") {
+          data_id = ReadUtf8(iter, "samples.data_id");
+        } else if (Key(iter) == "label_sets") {
+          bson_iter_t item = ReadChildren(iter, "samples.label_sets");
+          while (bson_iter_next(&item)) {
+            std::string source;
+            std::string set_id;
+            bson_iter_t part = ReadChildren(item, "samples.label_sets[]");
+            while (bson_iter_next(&part)) {
+              if (Key(part) == "source") {
+                source = ReadUtf8(part, "samples.label_sets.source");
+              } else if (Key(part) == "set_id") {
+                set_id = ReadUtf8(part, "samples.label_sets.set_id");
+              }
+            }
+            if (source == "expert") {
+              set_ids.push_back(set_id);
+            }
+          }
+        }
+      }
+      for (std::string& set_id : set_ids) {
+        sets.push_back({.sample_id = sample_id, .data_id = data_id, .set_id = std::move(set_id)});
+      }
+    }
+  }
+
+  MongoCollection labels = client.Collection(kLabelsCollection);
+  MongoCollection batches = client.Collection(kExpertLabelsCollection);
+  for (const ExpertSet& set : sets) {
+    Bson filter;
+    filter.Utf8("set_id", set.set_id);
+    Bson options;
+    options.Document("sort", [](BsonBuilder& sort) { sort.Int32("seq", 1); });
+    std::vector<Bson> events;
+    {
+      MongoCursor cursor = labels.Find(filter, options);
+      while (const bson_t* label = cursor.Next()) {
+        Bson event;
+        bson_iter_t iter;
+        bson_iter_init(&iter, label);
+        while (bson_iter_next(&iter)) {
+          const std::string_view key = Key(iter);
+          if (key == "number" || key == "name" || key == "classification" || key == "author" ||
+              key == "created_at") {
+            bson_append_iter(event.Get(), bson_iter_key(&iter), -1, &iter);
+          }
+        }
+        event.Utf8("status", "validated").Int64("undoes", 0).Int64("restores", 0);
+        events.push_back(std::move(event));
+      }
+    }
+    if (!events.empty()) {
+      const int64_t first = ReserveExpertSequences(client, static_cast<int64_t>(events.size()));
+      Bson batch;
+      batch.Utf8("_id", "schema-2-" + set.set_id)
+          .Utf8("sample_id", set.sample_id)
+          .Utf8("data_id", set.data_id)
+          .DateTime("written_at", NowMs());
+      batch.Array("events", [&](BsonBuilder& array) {
+        for (size_t index = 0; index < events.size(); ++index) {
+          Bson& event = events[index];
+          event.Int64("seq", first + static_cast<int64_t>(index));
+          array.CopyDocument(array.NextIndex(), event.Get());
+        }
+      });
+      try {
+        batches.InsertOne(batch);
+      } catch (const Error& error) {
+        if (error.Code() != ErrorCode::kConflict) {
+          throw;  // a duplicate _id: another process moved this set first
+        }
+      }
+    }
+    Bson sample_filter;
+    sample_filter.Utf8("_id", set.sample_id);
+    Bson update;
+    update.Document("$pull", [&](BsonBuilder& pull) {
+      pull.Document("label_sets", [&](BsonBuilder& match) { match.Utf8("set_id", set.set_id); });
+    });
+    // A ReplaceLabels of an older phytoflow that read the sets before this must not put it back.
+    update.Document("$inc", [](BsonBuilder& inc) { inc.Int64("labels_revision", 1); });
+    samples.UpdateOne(sample_filter, update);
+    labels.DeleteMany(filter);
+  }
+}
+
 struct Migration {
   int version;
   const char* name;
@@ -84,6 +206,7 @@ struct Migration {
 // Never change a migration that has shipped: add the next number.
 constexpr Migration kMigrations[] = {
     {.version = 1, .name = "collections and indexes", .apply = CreateCollections},
+    {.version = 2, .name = "expert label events", .apply = ExpertLabelEvents},
 };
 
 int StoredVersion(MongoCollection& schema) {
@@ -98,6 +221,21 @@ int StoredVersion(MongoCollection& schema) {
 }
 
 }  // namespace
+
+int64_t ReserveExpertSequences(const MongoClient& client, int64_t count) {
+  MongoCollection sequences = client.Collection(kSequencesCollection);
+  Bson filter;
+  filter.Utf8("_id", kExpertLabelsCollection);
+  Bson update;
+  update.Document("$inc", [&](BsonBuilder& inc) { inc.Int64("last", count); });
+  const std::optional<Bson> document = sequences.FindOneAndUpdate(filter, update, /*upsert=*/true);
+  const std::optional<bson_iter_t> last =
+      document ? FindField(document->Get(), "last") : std::nullopt;
+  if (!last) {
+    throw Error(ErrorCode::kInternal, "sequences: findAndModify returned no document");
+  }
+  return ReadInt64(*last, "sequences.last") - count + 1;
+}
 
 int MongoSchemaVersion() {
   return std::end(kMigrations)[-1].version;

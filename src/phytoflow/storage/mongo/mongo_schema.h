@@ -15,6 +15,13 @@ inline constexpr const char* kLabelsCollection = "labels";
 inline constexpr const char* kLabelHistoryCollection = "label_history";
 inline constexpr const char* kSampleFilesCollection = "sample_files";
 inline constexpr const char* kPendingWritesCollection = "pending_writes";
+inline constexpr const char* kExpertLabelsCollection = "expert_labels";  // one batch per document
+inline constexpr const char* kSequencesCollection = "sequences";  // {_id: "expert_labels", last}
+
+// Reserves `count` (> 0) consecutive numbers of the store's expert label sequence with one
+// findAndModify of the sequences document, and returns the first. Numbers are never given twice
+// and increase in the order they are reserved.
+int64_t ReserveExpertSequences(const MongoClient& client, int64_t count);
 
 // The schema version this phytoflow writes: the number of the last migration.
 int MongoSchemaVersion();

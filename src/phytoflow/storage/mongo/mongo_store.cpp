@@ -11,6 +11,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -389,6 +390,36 @@ SampleState ReadState(const bson_t* document) {
   return state;
 }
 
+// Reads are not snapshots: a replace or delete that commits during a read deletes the data (or
+// label sets) being read. So a read checks afterwards that the sample still shows what it read
+// (its data, and with `labels` its label sets), and otherwise throws Error{kConflict} rather than
+// return part of a sample.
+void CheckUnchangedSinceRead(MongoCollection& samples,
+                             const std::string& sample_id,
+                             const SampleState& read,
+                             bool labels) {
+  const std::optional<Bson> document = samples.FindOne(ById(sample_id), StateProjection().Get());
+  bool unchanged = false;
+  if (document) {
+    const SampleState now = ReadState(document->Get());
+    const auto set_ids = [](const SampleState& state) {
+      std::vector<std::string> ids;
+      for (const LabelSet& set : state.label_sets) {
+        ids.push_back(set.set_id);
+      }
+      return ids;
+    };
+    unchanged =
+        now.data_id == read.data_id &&
+        (!labels || (now.labels_revision == read.labels_revision && set_ids(now) == set_ids(read)));
+  }
+  if (!unchanged) {
+    throw Error(
+        ErrorCode::kConflict,
+        "sample '" + sample_id + "' was replaced or deleted while being read; read it again");
+  }
+}
+
 void AppendLabelSets(BsonBuilder& document, const std::vector<LabelSet>& sets) {
   document.Array("label_sets", [&](BsonBuilder& array) {
     for (const LabelSet& set : sets) {
@@ -602,6 +633,179 @@ StoredLabel ReadLabel(const bson_t* document) {
   return stored;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Expert label events (docs/validation.md): one expert_labels document per batch, so that a
+// batch appears all at once without transactions.
+
+// A batch document must stay under the server's 16 MiB limit.
+constexpr size_t kMaxBatchBytes = size_t{15} << 20;
+
+void AppendEvent(
+    BsonBuilder& event, const Label& label, int64_t sequence, int64_t undoes, int64_t restores) {
+  event.Int64("number", label.particle_number)
+      .Int64("seq", sequence)
+      .Utf8("name", label.name)
+      .Utf8("status", ExpertStatusName(label.status))
+      .Utf8("classification", label.classification)
+      .Utf8("author", label.author)
+      .Utf8("created_at", label.created_at)
+      .Int64("undoes", undoes)
+      .Int64("restores", restores);
+}
+
+Label ReadEvent(const bson_iter_t& field) {
+  Label label{.source = kLabelSourceExpert};
+  bson_iter_t iter = ReadChildren(field, "expert_labels.events[]");
+  while (bson_iter_next(&iter)) {
+    const std::string_view key = Key(iter);
+    if (key == "number") {
+      label.particle_number = ReadInt64(iter, "expert_labels.events.number");
+    } else if (key == "seq") {
+      label.sequence = ReadInt64(iter, "expert_labels.events.seq");
+    } else if (key == "name") {
+      label.name = ReadUtf8(iter, "expert_labels.events.name");
+    } else if (key == "status") {
+      const std::string name = ReadUtf8(iter, "expert_labels.events.status");
+      const std::optional<ExpertStatus> status = ParseExpertStatus(name);
+      if (!status) {
+        throw Error(ErrorCode::kInternal, "stored expert label: unknown status '" + name + "'");
+      }
+      label.status = *status;
+    } else if (key == "classification") {
+      label.classification = ReadUtf8(iter, "expert_labels.events.classification");
+    } else if (key == "author") {
+      label.author = ReadUtf8(iter, "expert_labels.events.author");
+    } else if (key == "created_at") {
+      label.created_at = ReadUtf8(iter, "expert_labels.events.created_at");
+    } else if (key == "undoes") {
+      label.undoes = ReadInt64(iter, "expert_labels.events.undoes");
+    } else if (key == "restores") {
+      label.restores = ReadInt64(iter, "expert_labels.events.restores");
+    }
+  }
+  return label;
+}
+
+// The expert events written under `data_id` (of the particles `numbers`, or all when empty),
+// by sequence.
+std::vector<Label> ReadExpertEvents(const MongoClient& client,
+                                    const std::string& data_id,
+                                    const std::vector<int64_t>& numbers = {}) {
+  Bson filter = ByField("data_id", data_id);
+  if (!numbers.empty()) {
+    filter.Document("events.number", [&](BsonBuilder& condition) {
+      condition.Array("$in", [&](BsonBuilder& array) {
+        for (int64_t number : numbers) {
+          array.Int64(array.NextIndex(), number);
+        }
+      });
+    });
+  }
+  const std::set<int64_t> wanted(numbers.begin(), numbers.end());
+  std::vector<Label> events;
+  MongoCursor cursor = client.Collection(detail::kExpertLabelsCollection).Find(filter, Bson());
+  while (const bson_t* batch = cursor.Next()) {
+    const std::optional<bson_iter_t> field = FindField(batch, "events");
+    if (!field) {
+      continue;
+    }
+    bson_iter_t item = ReadChildren(*field, "expert_labels.events");
+    while (bson_iter_next(&item)) {
+      Label event = ReadEvent(item);
+      if (wanted.empty() || wanted.contains(event.particle_number)) {
+        events.push_back(std::move(event));
+      }
+    }
+  }
+  std::sort(events.begin(), events.end(), [](const Label& a, const Label& b) {
+    return a.sequence < b.sequence;
+  });
+  return events;
+}
+
+// The current expert labels among `events` (by sequence): per particle and classification the
+// newest event, unless it withdrew its label; ordered by particle, then sequence.
+std::vector<Label> CurrentExpertLabels(std::vector<Label> events) {
+  std::map<std::pair<int64_t, std::string>, size_t> newest;
+  for (size_t index = 0; index < events.size(); ++index) {
+    newest[{events[index].particle_number, events[index].classification}] = index;
+  }
+  std::vector<Label> current;
+  for (const auto& [key, index] : newest) {
+    if (events[index].status != ExpertStatus::kWithdrawn) {
+      current.push_back(std::move(events[index]));
+    }
+  }
+  std::sort(current.begin(), current.end(), [](const Label& a, const Label& b) {
+    return std::tie(a.particle_number, a.sequence) < std::tie(b.particle_number, b.sequence);
+  });
+  return current;
+}
+
+// Inserts `labels` as one batch document under `data_id`, with `count` numbers reserved from
+// `first`; `references(label)` gives the (undoes, restores) to store. Throws Error{kInvalidInput}
+// when the batch does not fit one document.
+void InsertExpertBatch(const MongoClient& client,
+                       const std::string& batch_id,
+                       const std::string& sample_id,
+                       const std::string& data_id,
+                       std::span<const Label> labels,
+                       int64_t first,
+                       const std::function<std::pair<int64_t, int64_t>(size_t)>& references) {
+  Bson batch;
+  batch.Utf8("_id", batch_id)
+      .Utf8("sample_id", sample_id)
+      .Utf8("data_id", data_id)
+      .DateTime("written_at", detail::NowMs());
+  batch.Array("events", [&](BsonBuilder& array) {
+    for (size_t index = 0; index < labels.size(); ++index) {
+      const auto [undoes, restores] = references(index);
+      array.Document(array.NextIndex(), [&](BsonBuilder& event) {
+        AppendEvent(event, labels[index], first + static_cast<int64_t>(index), undoes, restores);
+      });
+    }
+  });
+  if (batch.SizeBytes() > kMaxBatchBytes) {
+    throw Error(ErrorCode::kInvalidInput,
+                "sample '" + sample_id + "': " + std::to_string(labels.size()) +
+                    " expert labels take " + std::to_string(batch.SizeBytes()) +
+                    " bytes, more than one MongoDB document holds (15 MiB); append fewer at once");
+  }
+  client.Collection(detail::kExpertLabelsCollection).InsertOne(batch);
+}
+
+// What AppendExpertLabels refuses before it looks at the store.
+void CheckExpertLabels(const std::string& sample_id, std::span<const Label> labels) {
+  if (labels.size() > kMaxExpertLabelsPerAppend) {
+    throw Error(ErrorCode::kInvalidInput,
+                "sample '" + sample_id + "': expected at most " +
+                    std::to_string(kMaxExpertLabelsPerAppend) +
+                    " expert labels in one append, found " + std::to_string(labels.size()));
+  }
+  for (const Label& label : labels) {
+    if (label.source != kLabelSourceExpert) {
+      throw Error(ErrorCode::kInvalidInput,
+                  "AppendExpertLabels: expected labels of source 'expert', found '" + label.source +
+                      "' for particle " + std::to_string(label.particle_number));
+    }
+  }
+}
+
+// "no particle 4, 9 (nothing was written)": at most this many numbers are listed.
+constexpr size_t kMaxNumbersInMessage = 10;
+
+std::string MissingParticlesMessage(const std::string& sample_id,
+                                    const std::vector<int64_t>& missing) {
+  std::string message = "sample '" + sample_id + "' has no particle ";
+  for (size_t index = 0; index < missing.size() && index < kMaxNumbersInMessage; ++index) {
+    message += (index > 0 ? ", " : "") + std::to_string(missing[index]);
+  }
+  if (missing.size() > kMaxNumbersInMessage) {
+    message += " (and " + std::to_string(missing.size() - kMaxNumbersInMessage) + " more)";
+  }
+  return message + "; nothing was written";
+}
+
 void InsertFiles(MongoCollection& files, const std::string& data_id, const Sample& sample) {
   for (size_t position = 0; position < sample.files.size(); ++position) {
     const SampleFile& file = sample.files[position];
@@ -659,6 +863,11 @@ void CheckMeasurementNames(const Sample& sample) {
   }
 }
 
+std::function<void()>& AfterLabelFlipHook() {
+  static std::function<void()> hook;
+  return hook;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pending writes and their clean-up
 
@@ -685,6 +894,25 @@ void AnnounceWrite(MongoCollection& pending,
   pending.InsertOne(document);
 }
 
+// The `state` of a pending_writes document makes it a lease between its writer and garbage
+// collection: the writer marks it committing just before its flip, a collection marks it
+// collecting before it deletes anything, each only if the other has not, so that a write is either
+// published whole or removed, never both.
+constexpr const char* kCommitting = "committing";
+constexpr const char* kCollecting = "collecting";
+
+// Marks the write as committing (and touches it). False when garbage collection took it (or its
+// document is gone): the write must then not be published.
+bool MarkCommitting(MongoCollection& pending, const std::string& write_id) {
+  Bson filter = ById(write_id);
+  filter.Document("state", [&](BsonBuilder& condition) { condition.Utf8("$ne", kCollecting); });
+  Bson update;
+  update.Document("$set", [&](BsonBuilder& set) {
+    set.Utf8("state", kCommitting).DateTime("updated_at", detail::NowMs());
+  });
+  return pending.UpdateOne(filter, update) == 1;
+}
+
 bool SampleShowsData(MongoCollection& samples, const std::string& data_id) {
   return samples.Count(ByField("data_id", data_id)) > 0;
 }
@@ -701,7 +929,8 @@ void DeleteData(const MongoClient& client,
   MongoGarbageReport counts;
   counts.particles = client.Collection(detail::kParticlesCollection).DeleteMany(filter);
   counts.images = client.Collection(detail::kImagesCollection).DeleteMany(filter);
-  counts.labels = client.Collection(detail::kLabelsCollection).DeleteMany(filter);
+  counts.labels = client.Collection(detail::kLabelsCollection).DeleteMany(filter) +
+                  client.Collection(detail::kExpertLabelsCollection).DeleteMany(filter);
   counts.files = client.Collection(detail::kSampleFilesCollection).DeleteMany(filter);
   if (removed != nullptr) {
     removed->particles += counts.particles;
@@ -752,8 +981,42 @@ PendingWrite ReadPendingWrite(const bson_t* document) {
   return write;
 }
 
+// Whether the label write's flip happened: the sample shows its new set, or (a write that
+// emptied a classification) no longer shows the set it replaced.
+bool LabelFlipHappened(MongoCollection& samples,
+                       const std::string& set_id,
+                       const std::vector<std::string>& replaced_set_ids) {
+  return !set_id.empty()
+             ? SampleShowsLabelSet(samples, set_id)
+             : !replaced_set_ids.empty() && !SampleShowsLabelSet(samples, replaced_set_ids.front());
+}
+
+// Claims a write untouched since `cutoff_ms` for clean-up. A write marked committing is left to
+// its writer unless it is older than kMongoStaleWriteAge (its writer died during the commit).
+bool ClaimStaleWrite(MongoCollection& pending, const std::string& write_id, int64_t cutoff_ms) {
+  const int64_t dead_committer_ms =
+      std::min(cutoff_ms, detail::NowMs() - std::chrono::milliseconds(kMongoStaleWriteAge).count());
+  Bson filter = ById(write_id);
+  filter.Document("updated_at",
+                  [&](BsonBuilder& condition) { condition.DateTime("$lt", cutoff_ms); });
+  filter.Array("$or", [&](BsonBuilder& either) {
+    either.Document(either.NextIndex(), [&](BsonBuilder& not_committing) {
+      not_committing.Document("state",
+                              [&](BsonBuilder& condition) { condition.Utf8("$ne", kCommitting); });
+    });
+    either.Document(either.NextIndex(), [&](BsonBuilder& dead) {
+      dead.Document("updated_at",
+                    [&](BsonBuilder& condition) { condition.DateTime("$lt", dead_committer_ms); });
+    });
+  });
+  Bson update;
+  update.Document("$set", [&](BsonBuilder& set) { set.Utf8("state", kCollecting); });
+  return pending.UpdateOne(filter, update) == 1;
+}
+
 // Finishes or undoes a write that stopped: whatever no sample shows is removed, whatever a sample
-// shows is kept, so the outcome is right whether the write got to its commit or not.
+// shows is kept, so the outcome is right whether the write got to its commit or not. The caller
+// has claimed the write (ClaimStaleWrite), so its writer can no longer publish it meanwhile.
 void CleanUpWrite(const MongoClient& client,
                   const PendingWrite& write,
                   MongoGarbageReport& report) {
@@ -767,11 +1030,7 @@ void CleanUpWrite(const MongoClient& client,
     DeleteData(client, write.replaced_data_id, &report);  // committed, old data left behind
   }
   if (write.kind == kLabelsWrite) {
-    const bool flipped = !write.set_id.empty()
-                             ? SampleShowsLabelSet(samples, write.set_id)
-                             : !write.replaced_set_ids.empty() &&
-                                   !SampleShowsLabelSet(samples, write.replaced_set_ids.front());
-    if (!flipped) {
+    if (!LabelFlipHappened(samples, write.set_id, write.replaced_set_ids)) {
       if (!write.set_id.empty()) {
         report.labels += labels.DeleteMany(ByField("set_id", write.set_id));
       }
@@ -804,7 +1063,10 @@ void CollectStaleWrites(const MongoClient& client, int64_t cutoff_ms, MongoGarba
     }
   }
   for (const PendingWrite& write : stale) {
-    CleanUpWrite(client, write, report);
+    // Touched or marked committing since the read: its writer is alive.
+    if (ClaimStaleWrite(pending, write.id, cutoff_ms)) {
+      CleanUpWrite(client, write, report);
+    }
   }
 }
 
@@ -837,10 +1099,14 @@ class MongoStore final : public Store {
                      const std::function<void(const Particle&)>& visit) const override;
   std::vector<Label> Labels(const std::string& sample_id) const override;
   std::vector<LabelCount> CountLabels(const std::string& sample_id) const override;
+  std::vector<Label> LabelHistory(const std::string& sample_id,
+                                  int64_t particle_number) const override;
   void ReplaceLabels(const std::string& sample_id,
                      const std::string& source,
                      const std::string& classification,
                      std::span<const Label> labels) override;
+  std::vector<int64_t> AppendExpertLabels(const std::string& sample_id,
+                                          std::span<const Label> labels) override;
   void UpdateSampleMetadata(const std::string& sample_id, const SampleMetadata& metadata) override;
   bool DeleteSample(const std::string& sample_id) override;
 
@@ -848,9 +1114,13 @@ class MongoStore final : public Store {
   friend class MongoSampleWriter;
 
   std::optional<Sample> FindSampleBy(const Bson& filter) const;
-  // The label sets the sample shows, or nothing for an unknown sample.
-  std::vector<std::string> LabelSetIds(const MongoClient& client,
-                                       const std::string& sample_id) const;
+  // The data and label sets the sample shows, or nullopt for an unknown sample.
+  std::optional<SampleState> State(const MongoClient& client, const std::string& sample_id) const;
+  // The labels of the sample's label sets (the sources other than "expert"), ordered by particle
+  // and then as written; only those of `particle_number` when given.
+  std::vector<StoredLabel> SetLabels(const MongoClient& client,
+                                     const SampleState& state,
+                                     std::optional<int64_t> particle_number = std::nullopt) const;
   // Throws Error{kConflict} while this store has an open writer. Caller holds mutex_.
   void CheckNoWriter(const std::string& what) const {
     if (writer_open_) {
@@ -924,6 +1194,10 @@ class MongoSampleWriter final : public SampleWriter {
     CheckActive();
     try {
       for (const Label& label : labels) {
+        if (label.source == kLabelSourceExpert) {
+          expert_labels_.push_back(label);  // written as event batches at Commit
+          continue;
+        }
         document_.Reset();
         BuildLabel(document_, SetIdFor(label), data_id_, sample_id_, next_label_seq_++, label);
         Sent(labels_.Add(document_));
@@ -970,6 +1244,10 @@ class MongoSampleWriter final : public SampleWriter {
     last_touch_ = now;
   }
 
+  // Writes the expert labels given to AddLabels as event batches under this write's data id,
+  // with the store's sequence numbers; undoes and restores are mapped as AddLabels promises.
+  void WriteExpertLabels();
+
   // Makes the sample document point to this write's data. Returns the data id it showed before
   // ("" for a new sample).
   std::string Flip(const Sample& sample);
@@ -993,6 +1271,7 @@ class MongoSampleWriter final : public SampleWriter {
   WriteMode mode_;
   std::string data_id_;
   std::vector<LabelSet> label_sets_;
+  std::vector<Label> expert_labels_;
   int64_t next_label_seq_ = 0;
   std::chrono::steady_clock::time_point last_touch_;
   bool active_ = true;
@@ -1015,15 +1294,17 @@ void MongoSampleWriter::Commit(const Sample& sample) {
     particles_.Flush();
     images_.Flush();
     labels_.Flush();
+    WriteExpertLabels();
     MongoCollection files = client_.Collection(detail::kSampleFilesCollection);
     InsertFiles(files, data_id_, sample);
-    // A garbage collection told to take even live writes (store gc --older-than 0) may have
-    // removed part of this one: never show that.
-    if (!client_.Collection(detail::kPendingWritesCollection).FindOne(ById(data_id_))) {
-      throw Error(ErrorCode::kUnavailable,
+    // A garbage collection that took this write (store gc --older-than with a short age) may
+    // have removed part of it: never show that. Once marked, no collection takes it.
+    MongoCollection pending = client_.Collection(detail::kPendingWritesCollection);
+    if (!MarkCommitting(pending, data_id_)) {
+      throw Error(ErrorCode::kConflict,
                   "sample '" + sample.id +
-                      "': its write was removed by a garbage collection before it committed; "
-                      "run it again");
+                      "': garbage collection removed this write before it committed; run it "
+                      "again");
     }
     replaced_data_id = Flip(sample);
   } catch (...) {
@@ -1039,6 +1320,34 @@ void MongoSampleWriter::Commit(const Sample& sample) {
   } catch (const Error&) {
   }
   End(true);
+}
+
+void MongoSampleWriter::WriteExpertLabels() {
+  std::map<int64_t, int64_t> sequence_of;  // given sequence → this store's
+  const auto mapped = [&](int64_t given) -> int64_t {
+    const auto found = sequence_of.find(given);
+    return given != 0 && found != sequence_of.end() ? found->second : 0;
+  };
+  for (size_t start = 0; start < expert_labels_.size(); start += kMaxExpertLabelsPerAppend) {
+    const std::span<const Label> batch =
+        std::span<const Label>(expert_labels_)
+            .subspan(start, std::min(kMaxExpertLabelsPerAppend, expert_labels_.size() - start));
+    const int64_t first =
+        detail::ReserveExpertSequences(client_, static_cast<int64_t>(batch.size()));
+    std::vector<std::pair<int64_t, int64_t>> references;
+    for (size_t index = 0; index < batch.size(); ++index) {
+      // An undo of an event not given to this writer stays as a plain event.
+      const int64_t undoes = mapped(batch[index].undoes);
+      references.emplace_back(undoes, undoes != 0 ? mapped(batch[index].restores) : 0);
+      if (batch[index].sequence != 0) {
+        sequence_of[batch[index].sequence] = first + static_cast<int64_t>(index);
+      }
+    }
+    InsertExpertBatch(
+        client_, detail::NewRandomId(), sample_id_, data_id_, batch, first, [&](size_t index) {
+          return references[index];
+        });
+  }
 }
 
 std::string MongoSampleWriter::Flip(const Sample& sample) {
@@ -1200,7 +1509,9 @@ std::optional<Sample> MongoStore::FindSampleBy(const Bson& filter) const {
   }
   Sample sample = ReadSample(document->Get());
   MongoCollection files = client.Collection(detail::kSampleFilesCollection);
-  sample.files = ReadFiles(files, ReadState(document->Get()).data_id);
+  const SampleState read = ReadState(document->Get());
+  sample.files = ReadFiles(files, read.data_id);
+  CheckUnchangedSinceRead(samples, sample.id, read, /*labels=*/false);
   return sample;
 }
 
@@ -1216,16 +1527,16 @@ void MongoStore::ScanParticles(const std::string& sample_id,
                                const ParticleScan& what,
                                const std::function<void(const Particle&)>& visit) const {
   const MongoClient client = database_.Connect();
-  std::string data_id;
+  MongoCollection samples = client.Collection(detail::kSamplesCollection);
+  SampleState read;
   size_t measurement_count = 0;
   {
-    MongoCollection samples = client.Collection(detail::kSamplesCollection);
     const std::optional<Bson> document =
         samples.FindOne(ById(sample_id), Projection({"data_id", "measurement_names"}, 1).Get());
     if (!document) {
       return;
     }
-    data_id = ReadState(document->Get()).data_id;
+    read = ReadState(document->Get());
     if (const std::optional<bson_iter_t> names = FindField(document->Get(), "measurement_names")) {
       bson_iter_t name = ReadChildren(*names, "samples.measurement_names");
       while (bson_iter_next(&name)) {
@@ -1242,7 +1553,7 @@ void MongoStore::ScanParticles(const std::string& sample_id,
       projection.Int32("outlines", 0);
     }
   });
-  MongoCursor particle_cursor = particles.Find(ByField("data_id", data_id), particle_options);
+  MongoCursor particle_cursor = particles.Find(ByField("data_id", read.data_id), particle_options);
 
   // Images come from their own collection in the same order: a merge join on the number.
   std::optional<MongoCollection> images;
@@ -1262,7 +1573,7 @@ void MongoStore::ScanParticles(const std::string& sample_id,
     image_options.Document("projection", [&](BsonBuilder& projection) {
       projection.Int32("_id", 0).Int32("data_id", 0);
     });
-    image_cursor.emplace(images->Find(ByField("data_id", data_id), image_options));
+    image_cursor.emplace(images->Find(ByField("data_id", read.data_id), image_options));
     next_image();
   }
 
@@ -1286,123 +1597,202 @@ void MongoStore::ScanParticles(const std::string& sample_id,
     }
     visit(particle);
   }
+  CheckUnchangedSinceRead(samples, sample_id, read, /*labels=*/false);
 }
 
-std::vector<std::string> MongoStore::LabelSetIds(const MongoClient& client,
-                                                 const std::string& sample_id) const {
+std::optional<SampleState> MongoStore::State(const MongoClient& client,
+                                             const std::string& sample_id) const {
   MongoCollection samples = client.Collection(detail::kSamplesCollection);
-  const std::optional<Bson> document =
-      samples.FindOne(ById(sample_id), Projection({"label_sets"}, 1).Get());
-  std::vector<std::string> ids;
-  if (document) {
-    for (const LabelSet& set : ReadState(document->Get()).label_sets) {
-      ids.push_back(set.set_id);
-    }
+  const std::optional<Bson> document = samples.FindOne(ById(sample_id), StateProjection().Get());
+  if (!document) {
+    return std::nullopt;
   }
-  return ids;
+  return ReadState(document->Get());
 }
 
-// {set_id: {$in: ids}}
-Bson InSets(const std::vector<std::string>& set_ids) {
+// {set_id: {$in: the sets of `state`}}
+Bson InSets(const SampleState& state) {
   Bson filter;
   filter.Document("set_id", [&](BsonBuilder& condition) {
     condition.Array("$in", [&](BsonBuilder& ids) {
-      for (const std::string& id : set_ids) {
-        ids.Utf8(ids.NextIndex(), id);
+      for (const LabelSet& set : state.label_sets) {
+        ids.Utf8(ids.NextIndex(), set.set_id);
       }
     });
   });
   return filter;
 }
 
-std::vector<Label> MongoStore::Labels(const std::string& sample_id) const {
-  const MongoClient client = database_.Connect();
-  const std::vector<std::string> set_ids = LabelSetIds(client, sample_id);
-  if (set_ids.empty()) {
-    return {};
-  }
-  MongoCollection labels = client.Collection(detail::kLabelsCollection);
+bool ByNumberThenSeq(const StoredLabel& a, const StoredLabel& b) {
+  return std::tie(a.label.particle_number, a.seq) < std::tie(b.label.particle_number, b.seq);
+}
+
+std::vector<StoredLabel> MongoStore::SetLabels(const MongoClient& client,
+                                               const SampleState& state,
+                                               std::optional<int64_t> particle_number) const {
   std::vector<StoredLabel> stored;
-  MongoCursor cursor = labels.Find(InSets(set_ids), Bson());
+  if (state.label_sets.empty()) {
+    return stored;
+  }
+  Bson filter = InSets(state);
+  if (particle_number) {
+    filter.Int64("number", *particle_number);
+  }
+  MongoCursor cursor = client.Collection(detail::kLabelsCollection).Find(filter, Bson());
   while (const bson_t* document = cursor.Next()) {
     stored.push_back(ReadLabel(document));
   }
-  // By particle, then in the order the labels were written.
-  std::sort(stored.begin(), stored.end(), [](const StoredLabel& a, const StoredLabel& b) {
-    return std::tie(a.label.particle_number, a.seq) < std::tie(b.label.particle_number, b.seq);
-  });
-  std::vector<Label> result;
-  result.reserve(stored.size());
-  for (StoredLabel& label : stored) {
-    result.push_back(std::move(label.label));
+  std::sort(stored.begin(), stored.end(), ByNumberThenSeq);
+  return stored;
+}
+
+std::vector<Label> MongoStore::Labels(const std::string& sample_id) const {
+  const MongoClient client = database_.Connect();
+  const std::optional<SampleState> state = State(client, sample_id);
+  if (!state) {
+    return {};
   }
+  std::vector<StoredLabel> stored = SetLabels(client, *state);
+  std::vector<Label> expert = CurrentExpertLabels(ReadExpertEvents(client, state->data_id));
+  // Both are ordered by particle: merge them, the other sources' labels first.
+  std::vector<Label> result;
+  result.reserve(stored.size() + expert.size());
+  size_t next = 0;
+  size_t next_expert = 0;
+  while (next < stored.size() || next_expert < expert.size()) {
+    if (next < stored.size() &&
+        (next_expert == expert.size() ||
+         stored[next].label.particle_number <= expert[next_expert].particle_number)) {
+      result.push_back(std::move(stored[next++].label));
+    } else {
+      result.push_back(std::move(expert[next_expert++]));
+    }
+  }
+  MongoCollection samples = client.Collection(detail::kSamplesCollection);
+  CheckUnchangedSinceRead(samples, sample_id, *state, /*labels=*/true);
   return result;
 }
 
 std::vector<LabelCount> MongoStore::CountLabels(const std::string& sample_id) const {
   const MongoClient client = database_.Connect();
-  const std::vector<std::string> set_ids = LabelSetIds(client, sample_id);
-  if (set_ids.empty()) {
+  const std::optional<SampleState> state = State(client, sample_id);
+  if (!state) {
     return {};
   }
-  MongoCollection labels = client.Collection(detail::kLabelsCollection);
-  // Distinct particles per name: a particle labelled twice with the same name counts once.
-  Bson pipeline;
-  pipeline.Array("pipeline", [&](BsonBuilder& stages) {
-    stages.Document(stages.NextIndex(), [&](BsonBuilder& stage) {
-      const Bson in_sets = InSets(set_ids);
-      stage.CopyDocument("$match", in_sets.Get());
-    });
-    stages.Document(stages.NextIndex(), [&](BsonBuilder& stage) {
-      stage.Document("$group", [&](BsonBuilder& group) {
-        group.Document("_id", [&](BsonBuilder& id) {
-          id.Utf8("source", "$source")
-              .Utf8("classification", "$classification")
-              .Utf8("name", "$name")
-              .Utf8("number", "$number");
-        });
-      });
-    });
-    stages.Document(stages.NextIndex(), [&](BsonBuilder& stage) {
-      stage.Document("$group", [&](BsonBuilder& group) {
-        group.Document("_id", [&](BsonBuilder& id) {
-          id.Utf8("source", "$_id.source")
-              .Utf8("classification", "$_id.classification")
-              .Utf8("name", "$_id.name");
-        });
-        group.Document("count", [&](BsonBuilder& count) { count.Int32("$sum", 1); });
-      });
-    });
-  });
   std::vector<LabelCount> counts;
-  MongoCursor cursor = labels.Aggregate(pipeline);
-  while (const bson_t* document = cursor.Next()) {
-    LabelCount count;
-    bson_iter_t iter;
-    bson_iter_init(&iter, document);
-    while (bson_iter_next(&iter)) {
-      if (Key(iter) == "count") {
-        count.count = ReadInt64(iter, "label count");
-      } else if (Key(iter) == "_id") {
-        bson_iter_t part = ReadChildren(iter, "label count _id");
-        while (bson_iter_next(&part)) {
-          if (Key(part) == "source") {
-            count.source = ReadUtf8(part, "label count source");
-          } else if (Key(part) == "classification") {
-            count.classification = ReadUtf8(part, "label count classification");
-          } else if (Key(part) == "name") {
-            count.name = ReadUtf8(part, "label count name");
+  if (!state->label_sets.empty()) {
+    MongoCollection labels = client.Collection(detail::kLabelsCollection);
+    // Distinct particles per name: a particle labelled twice with the same name counts once.
+    Bson pipeline;
+    pipeline.Array("pipeline", [&](BsonBuilder& stages) {
+      stages.Document(stages.NextIndex(), [&](BsonBuilder& stage) {
+        const Bson in_sets = InSets(*state);
+        stage.CopyDocument("$match", in_sets.Get());
+      });
+      stages.Document(stages.NextIndex(), [&](BsonBuilder& stage) {
+        stage.Document("$group", [&](BsonBuilder& group) {
+          group.Document("_id", [&](BsonBuilder& id) {
+            id.Utf8("source", "$source")
+                .Utf8("classification", "$classification")
+                .Utf8("name", "$name")
+                .Utf8("number", "$number");
+          });
+        });
+      });
+      stages.Document(stages.NextIndex(), [&](BsonBuilder& stage) {
+        stage.Document("$group", [&](BsonBuilder& group) {
+          group.Document("_id", [&](BsonBuilder& id) {
+            id.Utf8("source", "$_id.source")
+                .Utf8("classification", "$_id.classification")
+                .Utf8("name", "$_id.name");
+          });
+          group.Document("count", [&](BsonBuilder& count) { count.Int32("$sum", 1); });
+        });
+      });
+    });
+    MongoCursor cursor = labels.Aggregate(pipeline);
+    while (const bson_t* document = cursor.Next()) {
+      LabelCount count;
+      bson_iter_t iter;
+      bson_iter_init(&iter, document);
+      while (bson_iter_next(&iter)) {
+        if (Key(iter) == "count") {
+          count.count = ReadInt64(iter, "label count");
+        } else if (Key(iter) == "_id") {
+          bson_iter_t part = ReadChildren(iter, "label count _id");
+          while (bson_iter_next(&part)) {
+            if (Key(part) == "source") {
+              count.source = ReadUtf8(part, "label count source");
+            } else if (Key(part) == "classification") {
+              count.classification = ReadUtf8(part, "label count classification");
+            } else if (Key(part) == "name") {
+              count.name = ReadUtf8(part, "label count name");
+            }
           }
         }
       }
+      counts.push_back(std::move(count));
     }
-    counts.push_back(std::move(count));
+  }
+  // Expert labels: counted here over the current ones, as the SQLite store counts them.
+  std::map<std::pair<std::string, std::string>, std::set<int64_t>> particles_of;
+  for (const Label& label : CurrentExpertLabels(ReadExpertEvents(client, state->data_id))) {
+    const std::string name = label.status == ExpertStatus::kDubious ? kDubiousLabel : label.name;
+    particles_of[{label.classification, name}].insert(label.particle_number);
+  }
+  for (const auto& [key, particles] : particles_of) {
+    counts.push_back(LabelCount{.source = kLabelSourceExpert,
+                                .classification = key.first,
+                                .name = key.second,
+                                .count = static_cast<int64_t>(particles.size())});
   }
   std::sort(counts.begin(), counts.end(), [](const LabelCount& a, const LabelCount& b) {
     return std::tie(a.source, a.classification, a.name) <
            std::tie(b.source, b.classification, b.name);
   });
+  MongoCollection samples = client.Collection(detail::kSamplesCollection);
+  CheckUnchangedSinceRead(samples, sample_id, *state, /*labels=*/true);
   return counts;
+}
+
+std::vector<Label> MongoStore::LabelHistory(const std::string& sample_id,
+                                            int64_t particle_number) const {
+  const MongoClient client = database_.Connect();
+  const std::optional<SampleState> state = State(client, sample_id);
+  if (!state) {
+    return {};
+  }
+  struct Entry {
+    StoredLabel stored;
+    bool current = false;
+  };
+  std::vector<Entry> entries;
+  {
+    // Replaced labels of this data (those of a replaced sample belong to its old data id).
+    Bson filter = ByField("sample_id", sample_id);
+    filter.Int64("number", particle_number).Utf8("data_id", state->data_id);
+    MongoCursor cursor = client.Collection(detail::kLabelHistoryCollection).Find(filter, Bson());
+    while (const bson_t* document = cursor.Next()) {
+      entries.push_back({.stored = ReadLabel(document), .current = false});
+    }
+  }
+  for (StoredLabel& stored : SetLabels(client, *state, particle_number)) {
+    entries.push_back({.stored = std::move(stored), .current = true});
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return std::tie(a.stored.label.created_at, a.current, a.stored.seq) <
+           std::tie(b.stored.label.created_at, b.current, b.stored.seq);
+  });
+  std::vector<Label> history;
+  for (Entry& entry : entries) {
+    history.push_back(std::move(entry.stored.label));
+  }
+  for (Label& event : ReadExpertEvents(client, state->data_id, {particle_number})) {
+    history.push_back(std::move(event));
+  }
+  MongoCollection samples = client.Collection(detail::kSamplesCollection);
+  CheckUnchangedSinceRead(samples, sample_id, *state, /*labels=*/true);
+  return history;
 }
 
 // Copies the labels of `set_id` to label_history, marked as replaced by `replaced_by`.
@@ -1433,6 +1823,12 @@ void MongoStore::ReplaceLabels(const std::string& sample_id,
                                const std::string& source,
                                const std::string& classification,
                                std::span<const Label> labels) {
+  if (source == kLabelSourceExpert) {
+    throw Error(ErrorCode::kInvalidInput,
+                "ReplaceLabels: expert labels are events that are appended, never replaced "
+                "(AppendExpertLabels); sample '" +
+                    sample_id + "', classification '" + classification + "'");
+  }
   for (const Label& label : labels) {
     if (label.source != source || label.classification != classification) {
       throw Error(ErrorCode::kInvalidInput,
@@ -1475,7 +1871,7 @@ void MongoStore::ReplaceLabels(const std::string& sample_id,
   });
 
   MongoCollection label_collection = client.Collection(detail::kLabelsCollection);
-  bool flipped = false;
+  bool conflict = false;  // the flip matched nothing: it certainly did not happen
   try {
     BulkInsert insert(label_collection);
     int64_t seq = state.next_label_seq;
@@ -1501,25 +1897,44 @@ void MongoStore::ReplaceLabels(const std::string& sample_id,
       AppendLabelSets(set, sets);
       set.Int64("next_label_seq", seq).Int64("labels_revision", state.labels_revision + 1);
     });
-    flipped = samples.UpdateOne(filter, update) == 1;
-    if (!flipped) {
+    if (!MarkCommitting(pending, write_id)) {
+      throw Error(ErrorCode::kConflict,
+                  "labels of sample '" + sample_id +
+                      "': garbage collection removed this write before it committed; run it "
+                      "again");
+    }
+    conflict = samples.UpdateOne(filter, update) != 1;
+    if (AfterLabelFlipHook()) {
+      AfterLabelFlipHook()();
+    }
+    if (conflict) {
       throw Error(ErrorCode::kConflict,
                   "sample '" + sample_id +
                       "' was changed by another process while its labels were replaced; try "
                       "again");
     }
   } catch (...) {
+    bool flipped = false;
     try {
-      if (!new_set.empty()) {
-        label_collection.DeleteMany(ByField("set_id", new_set));
+      // An error with the flip may come after the server applied it (its reply was lost): then
+      // the write is done, and removing the new set would leave the sample without labels.
+      const std::vector<std::string> replaced =
+          old_set.empty() ? std::vector<std::string>{} : std::vector<std::string>{old_set};
+      flipped = !conflict && LabelFlipHappened(samples, new_set, replaced);
+      if (!flipped) {
+        if (!new_set.empty()) {
+          label_collection.DeleteMany(ByField("set_id", new_set));
+        }
+        client.Collection(detail::kLabelHistoryCollection)
+            .DeleteMany(ByField("replaced_by", write_id));
+        pending.DeleteOne(ById(write_id));
       }
-      client.Collection(detail::kLabelHistoryCollection)
-          .DeleteMany(ByField("replaced_by", write_id));
-      pending.DeleteOne(ById(write_id));
     } catch (const Error&) {
-      // Left for garbage collection, which sees that the flip did not happen.
+      // Left for garbage collection, which sees whether the flip happened.
     }
-    throw;
+    if (!flipped) {
+      throw;
+    }
   }
   try {
     if (!old_set.empty()) {
@@ -1529,6 +1944,116 @@ void MongoStore::ReplaceLabels(const std::string& sample_id,
   } catch (const Error&) {
     // Done: the old set is no longer shown; garbage collection removes it.
   }
+}
+
+std::vector<int64_t> MongoStore::AppendExpertLabels(const std::string& sample_id,
+                                                    std::span<const Label> labels) {
+  CheckExpertLabels(sample_id, labels);
+  std::lock_guard lock(mutex_);
+  CheckNoWriter("write labels of sample '" + sample_id + "'");
+  const MongoClient client = database_.Connect();
+  const std::optional<SampleState> state = State(client, sample_id);
+  if (!state) {
+    throw Error(ErrorCode::kNotFound, NotFoundMessage(sample_id));
+  }
+  if (labels.empty()) {
+    return {};
+  }
+  std::vector<int64_t> numbers;
+  std::vector<int64_t> undone;  // particles with an undo
+  {
+    std::set<int64_t> distinct;
+    std::set<int64_t> with_undo;
+    for (const Label& label : labels) {
+      distinct.insert(label.particle_number);
+      if (label.undoes != 0) {
+        with_undo.insert(label.particle_number);
+      }
+    }
+    numbers.assign(distinct.begin(), distinct.end());
+    undone.assign(with_undo.begin(), with_undo.end());
+  }
+  {
+    // Every particle must be one of the sample's, checked before anything is written.
+    MongoCollection particles = client.Collection(detail::kParticlesCollection);
+    std::set<int64_t> found;
+    for (size_t start = 0; start < numbers.size(); start += kIdsPerDelete) {
+      Bson filter = ByField("data_id", state->data_id);
+      filter.Document("number", [&](BsonBuilder& condition) {
+        condition.Array("$in", [&](BsonBuilder& array) {
+          for (size_t index = start; index < numbers.size() && index < start + kIdsPerDelete;
+               ++index) {
+            array.Int64(array.NextIndex(), numbers[index]);
+          }
+        });
+      });
+      Bson options;
+      options.Document("projection", [](BsonBuilder& projection) {
+        projection.Int32("_id", 0).Int32("number", 1);
+      });
+      MongoCursor cursor = particles.Find(filter, options);
+      while (const bson_t* document = cursor.Next()) {
+        if (const std::optional<bson_iter_t> number = FindField(document, "number")) {
+          found.insert(ReadInt64(*number, "particles.number"));
+        }
+      }
+    }
+    std::vector<int64_t> missing;
+    for (int64_t number : numbers) {
+      if (!found.contains(number)) {
+        missing.push_back(number);
+      }
+    }
+    if (!missing.empty()) {
+      throw Error(ErrorCode::kNotFound, MissingParticlesMessage(sample_id, missing));
+    }
+  }
+  // Without transactions, an undo is checked just before the insert: a change of the same
+  // particle by another process in between is not seen (docs/validation.md).
+  std::map<int64_t, int64_t> newest_of;
+  if (!undone.empty()) {
+    for (const Label& event : ReadExpertEvents(client, state->data_id, undone)) {
+      newest_of[event.particle_number] = event.sequence;  // by sequence: the last one stays
+    }
+  }
+  const int64_t first = detail::ReserveExpertSequences(client, static_cast<int64_t>(labels.size()));
+  std::vector<int64_t> sequences;
+  for (size_t index = 0; index < labels.size(); ++index) {
+    const Label& label = labels[index];
+    const int64_t sequence = first + static_cast<int64_t>(index);
+    if (label.undoes != 0) {
+      const int64_t newest =
+          newest_of.contains(label.particle_number) ? newest_of[label.particle_number] : 0;
+      if (newest != label.undoes) {
+        throw Error(ErrorCode::kConflict,
+                    "sample '" + sample_id + "' particle " + std::to_string(label.particle_number) +
+                        ": cannot undo event " + std::to_string(label.undoes) +
+                        ", the newest event is " + std::to_string(newest) +
+                        "; nothing was written");
+      }
+    }
+    newest_of[label.particle_number] = sequence;
+    sequences.push_back(sequence);
+  }
+  const std::string batch_id = detail::NewRandomId();
+  InsertExpertBatch(client, batch_id, sample_id, state->data_id, labels, first, [&](size_t index) {
+    return std::pair(labels[index].undoes, labels[index].restores);
+  });
+  // A sample replaced meanwhile shows other data: the batch would be invisible, so say so.
+  Bson shown = ById(sample_id);
+  shown.Utf8("data_id", state->data_id);
+  if (client.Collection(detail::kSamplesCollection).Count(shown) == 0) {
+    try {
+      client.Collection(detail::kExpertLabelsCollection).DeleteOne(ById(batch_id));
+    } catch (const Error&) {
+      // Left for garbage collection: no sample shows its data id.
+    }
+    throw Error(ErrorCode::kConflict,
+                "sample '" + sample_id +
+                    "' was replaced or deleted by another process while its labels were "
+                    "written; nothing was written, try again");
+  }
+  return sequences;
 }
 
 void MongoStore::UpdateSampleMetadata(const std::string& sample_id,
@@ -1631,6 +2156,10 @@ int64_t DeleteWhereIn(MongoCollection& collection,
 
 }  // namespace
 
+void detail::SetAfterLabelFlipHookForTesting(std::function<void()> hook) {
+  AfterLabelFlipHook() = std::move(hook);
+}
+
 std::unique_ptr<Store> OpenMongoStore(const std::string& uri) {
   return std::make_unique<MongoStore>(uri);
 }
@@ -1654,7 +2183,9 @@ MongoGarbageReport CollectMongoGarbage(const std::string& uri, const MongoGarbag
   MongoCollection images = client.Collection(detail::kImagesCollection);
   MongoCollection labels = client.Collection(detail::kLabelsCollection);
   MongoCollection files = client.Collection(detail::kSampleFilesCollection);
+  MongoCollection expert_labels = client.Collection(detail::kExpertLabelsCollection);
   const std::vector<std::string> particle_data = particles.DistinctStrings("data_id");
+  const std::vector<std::string> expert_data = expert_labels.DistinctStrings("data_id");
   const std::vector<std::string> image_data = images.DistinctStrings("data_id");
   const std::vector<std::string> label_data = labels.DistinctStrings("data_id");
   const std::vector<std::string> file_data = files.DistinctStrings("data_id");
@@ -1692,6 +2223,7 @@ MongoGarbageReport CollectMongoGarbage(const std::string& uri, const MongoGarbag
   report.images += DeleteWhereIn(images, "data_id", Without(image_data, shown_data));
   report.labels += DeleteWhereIn(labels, "data_id", Without(label_data, shown_data));
   report.files += DeleteWhereIn(files, "data_id", Without(file_data, shown_data));
+  report.labels += DeleteWhereIn(expert_labels, "data_id", Without(expert_data, shown_data));
   // Sets of shown data that the sample no longer shows (a ReplaceLabels that died after its
   // flip); the sets of a sample write in progress are not shown yet but their data id is live.
   report.labels += DeleteWhereIn(labels, "set_id", Without(label_sets, shown_sets), &live);

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,5 +65,12 @@ MongoGarbageReport CollectMongoGarbage(const std::string& uri,
 
 // `uri` with its password replaced by "***", for messages and logs.
 std::string RedactMongoUri(std::string_view uri);
+
+namespace detail {
+// Tests only: called right after ReplaceLabels' flip (the updateOne that switches the sample to
+// the new label set) returned; a hook that throws acts as a reply lost after the server applied
+// the flip. Empty (the default) in production. Set it while no ReplaceLabels runs.
+void SetAfterLabelFlipHookForTesting(std::function<void()> hook);
+}  // namespace detail
 
 }  // namespace phytoflow

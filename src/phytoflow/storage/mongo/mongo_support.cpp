@@ -486,6 +486,37 @@ int64_t MongoCollection::UpdateOne(const Bson& filter, const Bson& update, bool 
   return ReplyCount(reply.doc, "matchedCount");
 }
 
+std::optional<Bson> MongoCollection::FindOneAndUpdate(const Bson& filter,
+                                                      const Bson& update,
+                                                      bool upsert) {
+  mongoc_find_and_modify_opts_t* options = mongoc_find_and_modify_opts_new();
+  mongoc_find_and_modify_opts_set_update(options, update.Get());
+  mongoc_find_and_modify_opts_set_flags(
+      options,
+      static_cast<mongoc_find_and_modify_flags_t>(MONGOC_FIND_AND_MODIFY_RETURN_NEW |
+                                                  (upsert ? MONGOC_FIND_AND_MODIFY_UPSERT : 0)));
+  Reply reply;
+  bson_error_t error;
+  const bool ok = mongoc_collection_find_and_modify_with_opts(
+      collection_, filter.Get(), options, &reply.doc, &error);
+  mongoc_find_and_modify_opts_destroy(options);
+  if (!ok) {
+    Fail(error, "findAndModify in");
+  }
+  bson_iter_t iter;
+  if (!bson_iter_init_find(&iter, &reply.doc, "value") || !BSON_ITER_HOLDS_DOCUMENT(&iter)) {
+    return std::nullopt;
+  }
+  uint32_t length = 0;
+  const uint8_t* data = nullptr;
+  bson_iter_document(&iter, &length, &data);
+  bson_t value;
+  if (!bson_init_static(&value, data, length)) {
+    throw Error(ErrorCode::kInternal, "findAndModify in " + std::string(Name()) + ": bad reply");
+  }
+  return Bson(&value);
+}
+
 int64_t MongoCollection::ReplaceOne(const Bson& filter,
                                     const Bson& replacement,
                                     const bson_t* options) {

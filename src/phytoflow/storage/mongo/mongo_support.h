@@ -191,6 +191,9 @@ class MongoCollection {
   // Return the server's matchedCount / deletedCount.
   int64_t UpdateOne(const Bson& filter, const Bson& update, bool upsert = false);
   int64_t ReplaceOne(const Bson& filter, const Bson& replacement, const bson_t* options = nullptr);
+  // findAndModify: updates (or with `upsert` inserts) one document and returns it as it is after
+  // the update; nullopt when none matched and none was inserted.
+  std::optional<Bson> FindOneAndUpdate(const Bson& filter, const Bson& update, bool upsert);
   int64_t DeleteOne(const Bson& filter);
   int64_t DeleteMany(const Bson& filter);
   int64_t Count(const Bson& filter);

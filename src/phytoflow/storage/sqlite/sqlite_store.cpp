@@ -1,6 +1,7 @@
 #include "phytoflow/storage/sqlite/sqlite_store.h"
 
 #include "phytoflow/core/error.h"
+#include "phytoflow/core/version.h"
 #include "phytoflow/storage/sqlite/embedded_migrations.h"
 
 #include <array>
@@ -884,6 +885,113 @@ void InsertLabel(Statement& insert, const std::string& sample_id, const Label& l
   insert.Run();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Expert label events (docs/validation.md)
+
+constexpr const char* kInsertExpertLabelSql =
+    "INSERT INTO expert_labels (sample_id, particle_number, name, status, classification, author, "
+    "created_at, undoes, restores) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+// Columns of an expert_labels row as ReadExpertLabel expects them, after any alias prefix.
+std::string ExpertLabelColumns(std::string_view alias) {
+  std::string columns;
+  for (const char* column : {"particle_number",
+                             "name",
+                             "classification",
+                             "author",
+                             "created_at",
+                             "seq",
+                             "status",
+                             "undoes",
+                             "restores"}) {
+    if (!columns.empty()) {
+      columns += ", ";
+    }
+    columns += std::string(alias) + column;
+  }
+  return columns;
+}
+
+Label ReadExpertLabel(const Statement& row) {
+  const std::string status_name = row.Text(6);
+  const std::optional<ExpertStatus> status = ParseExpertStatus(status_name);
+  if (!status) {
+    throw Error(ErrorCode::kInternal, "stored expert label: unknown status '" + status_name + "'");
+  }
+  return Label{.particle_number = row.Int(0),
+               .name = row.Text(1),
+               .source = kLabelSourceExpert,
+               .classification = row.Text(2),
+               .author = row.Text(3),
+               .created_at = row.Text(4),
+               .sequence = row.Int(5),
+               .status = *status,
+               .undoes = row.OptionalInt(7).value_or(0),
+               .restores = row.OptionalInt(8).value_or(0)};
+}
+
+// The current expert labels of sample ?1: each classification's newest event per particle,
+// unless that event withdrew its label. `e` is the alias of expert_labels.
+std::string CurrentExpertLabelsWhere() {
+  return "e.sample_id = ?1 AND e.status != '" +
+         std::string(ExpertStatusName(ExpertStatus::kWithdrawn)) +
+         "' AND e.seq = (SELECT MAX(x.seq) FROM expert_labels x WHERE x.sample_id = e.sample_id "
+         "AND x.particle_number = e.particle_number AND x.classification = e.classification)";
+}
+
+// Inserts one event and returns its sequence number. `undoes` and `restores` are given apart
+// because a sample writer maps them to the numbers of this store.
+int64_t InsertExpertLabel(Statement& insert,
+                          sqlite3* db,
+                          const std::string& sample_id,
+                          const Label& label,
+                          int64_t undoes,
+                          int64_t restores) {
+  insert.BindText(1, sample_id);
+  insert.BindInt(2, label.particle_number);
+  insert.BindText(3, label.name);
+  insert.BindText(4, ExpertStatusName(label.status));
+  insert.BindText(5, label.classification);
+  insert.BindText(6, label.author);
+  insert.BindText(7, label.created_at);
+  insert.BindOptionalInt(8, undoes != 0 ? std::optional<int64_t>(undoes) : std::nullopt);
+  insert.BindOptionalInt(9, restores != 0 ? std::optional<int64_t>(restores) : std::nullopt);
+  insert.Run();
+  return sqlite3_last_insert_rowid(db);
+}
+
+// What AppendExpertLabels refuses before it looks at the store.
+void CheckExpertLabels(const std::string& sample_id, std::span<const Label> labels) {
+  if (labels.size() > kMaxExpertLabelsPerAppend) {
+    throw Error(ErrorCode::kInvalidInput,
+                "sample '" + sample_id + "': expected at most " +
+                    std::to_string(kMaxExpertLabelsPerAppend) +
+                    " expert labels in one append, found " + std::to_string(labels.size()));
+  }
+  for (const Label& label : labels) {
+    if (label.source != kLabelSourceExpert) {
+      throw Error(ErrorCode::kInvalidInput,
+                  "AppendExpertLabels: expected labels of source 'expert', found '" + label.source +
+                      "' for particle " + std::to_string(label.particle_number));
+    }
+  }
+}
+
+// "no particle 4, 9 (nothing was written)": at most this many numbers are listed.
+constexpr size_t kMaxNumbersInMessage = 10;
+
+std::string MissingParticlesMessage(const std::string& sample_id,
+                                    const std::vector<int64_t>& missing) {
+  std::string message = "sample '" + sample_id + "' has no particle ";
+  for (size_t index = 0; index < missing.size() && index < kMaxNumbersInMessage; ++index) {
+    message += (index > 0 ? ", " : "") + std::to_string(missing[index]);
+  }
+  if (missing.size() > kMaxNumbersInMessage) {
+    message += " (and " + std::to_string(missing.size() - kMaxNumbersInMessage) + " more)";
+  }
+  return message + "; nothing was written";
+}
+
 class SqliteSampleWriter;
 
 class SqliteStore final : public Store {
@@ -903,10 +1011,14 @@ class SqliteStore final : public Store {
                      const std::function<void(const Particle&)>& visit) const override;
   std::vector<Label> Labels(const std::string& sample_id) const override;
   std::vector<LabelCount> CountLabels(const std::string& sample_id) const override;
+  std::vector<Label> LabelHistory(const std::string& sample_id,
+                                  int64_t particle_number) const override;
   void ReplaceLabels(const std::string& sample_id,
                      const std::string& source,
                      const std::string& classification,
                      std::span<const Label> labels) override;
+  std::vector<int64_t> AppendExpertLabels(const std::string& sample_id,
+                                          std::span<const Label> labels) override;
   void UpdateSampleMetadata(const std::string& sample_id, const SampleMetadata& metadata) override;
   bool DeleteSample(const std::string& sample_id) override;
 
@@ -940,7 +1052,8 @@ class SqliteSampleWriter final : public SampleWriter {
                       "INSERT INTO particle_images (sample_id, number, image_png, mask_png) "
                       "VALUES (?1, ?2, ?3, ?4)",
                       true),
-        insert_label_(db.connection.Get(), kInsertLabelSql, true) {
+        insert_label_(db.connection.Get(), kInsertLabelSql, true),
+        insert_expert_label_(db.connection.Get(), kInsertExpertLabelSql, true) {
     const std::string what = "sample '" + sample.id + "' measurement_names";
     WithJsonErrors(ErrorCode::kInvalidInput, what, [&] {
       for (const std::string& name : measurement_names_) {
@@ -978,7 +1091,26 @@ class SqliteSampleWriter final : public SampleWriter {
     CheckActive();
     try {
       for (const Label& label : labels) {
-        InsertLabel(insert_label_, sample_id_, label);
+        if (label.source != kLabelSourceExpert) {
+          InsertLabel(insert_label_, sample_id_, label);
+          continue;
+        }
+        // Numbers of the events given earlier to this writer become this store's numbers; an
+        // undo of an event not given stays as a plain event.
+        const auto mapped = [&](int64_t given) -> int64_t {
+          const auto found = sequence_map_.find(given);
+          return given != 0 && found != sequence_map_.end() ? found->second : 0;
+        };
+        const int64_t undoes = mapped(label.undoes);
+        const int64_t sequence = InsertExpertLabel(insert_expert_label_,
+                                                   db_.connection.Get(),
+                                                   sample_id_,
+                                                   label,
+                                                   undoes,
+                                                   undoes != 0 ? mapped(label.restores) : 0);
+        if (label.sequence != 0) {
+          sequence_map_[label.sequence] = sequence;
+        }
       }
     } catch (...) {
       End(false);
@@ -1096,6 +1228,8 @@ class SqliteSampleWriter final : public SampleWriter {
   Statement insert_particle_;
   Statement insert_image_;
   Statement insert_label_;
+  Statement insert_expert_label_;
+  std::unordered_map<int64_t, int64_t> sequence_map_;  // given sequence → this store's
   bool active_ = true;
 };
 
@@ -1275,24 +1409,45 @@ void SqliteStore::ScanParticles(const std::string& sample_id,
   }
 }
 
+// A row of `labels` or `label_history` in the columns of kLabelColumns.
+constexpr const char* kLabelColumns =
+    "particle_number, name, source, classification, author, created_at, probability, top_k";
+
+Label ReadLabel(const Statement& row) {
+  return Label{.particle_number = row.Int(0),
+               .name = row.Text(1),
+               .source = row.Text(2),
+               .classification = row.Text(3),
+               .author = row.Text(4),
+               .created_at = row.Text(5),
+               .probability = row.OptionalReal(6),
+               .top_k = TopKFromJson(row.Text(7), "label top_k")};
+}
+
 std::vector<Label> SqliteStore::Labels(const std::string& sample_id) const {
   Db& db = Reader();
   std::lock_guard lock(db.mutex);
+  ReadSnapshot snapshot(db.connection);
   Statement select(db.connection.Get(),
-                   "SELECT particle_number, name, source, classification, author, created_at, "
-                   "probability, top_k FROM labels WHERE sample_id = ?1 "
-                   "ORDER BY particle_number, id");
+                   std::string("SELECT ") + kLabelColumns +
+                       " FROM labels WHERE sample_id = ?1 ORDER BY particle_number, id");
   select.BindText(1, sample_id);
+  Statement select_expert(db.connection.Get(),
+                          "SELECT " + ExpertLabelColumns("e.") + " FROM expert_labels e WHERE " +
+                              CurrentExpertLabelsWhere() + " ORDER BY e.particle_number, e.seq");
+  select_expert.BindText(1, sample_id);
+  // Both are ordered by particle: merge them, the other sources' labels first.
   std::vector<Label> labels;
-  while (select.Step()) {
-    labels.push_back(Label{.particle_number = select.Int(0),
-                           .name = select.Text(1),
-                           .source = select.Text(2),
-                           .classification = select.Text(3),
-                           .author = select.Text(4),
-                           .created_at = select.Text(5),
-                           .probability = select.OptionalReal(6),
-                           .top_k = TopKFromJson(select.Text(7), "label top_k")});
+  bool more = select.Step();
+  bool more_expert = select_expert.Step();
+  while (more || more_expert) {
+    if (more && (!more_expert || select.Int(0) <= select_expert.Int(0))) {
+      labels.push_back(ReadLabel(select));
+      more = select.Step();
+    } else {
+      labels.push_back(ReadExpertLabel(select_expert));
+      more_expert = select_expert.Step();
+    }
   }
   return labels;
 }
@@ -1301,11 +1456,18 @@ std::vector<LabelCount> SqliteStore::CountLabels(const std::string& sample_id) c
   Db& db = Reader();
   std::lock_guard lock(db.mutex);
   // DISTINCT: a particle labelled twice with the same name is still one particle.
-  Statement select(db.connection.Get(),
-                   "SELECT source, classification, name, COUNT(DISTINCT particle_number) "
-                   "FROM labels WHERE sample_id = ?1 GROUP BY source, classification, name "
-                   "ORDER BY source, classification, name");
+  Statement select(
+      db.connection.Get(),
+      "SELECT source, classification, name, COUNT(DISTINCT particle_number) FROM ("
+      "SELECT source, classification, name, particle_number FROM labels WHERE sample_id = ?1 "
+      "UNION ALL SELECT ?2, e.classification, CASE e.status WHEN '" +
+          std::string(ExpertStatusName(ExpertStatus::kDubious)) +
+          "' THEN ?3 ELSE e.name END, e.particle_number FROM expert_labels e WHERE " +
+          CurrentExpertLabelsWhere() +
+          ") GROUP BY source, classification, name ORDER BY source, classification, name");
   select.BindText(1, sample_id);
+  select.BindText(2, kLabelSourceExpert);
+  select.BindText(3, kDubiousLabel);
   std::vector<LabelCount> counts;
   while (select.Step()) {
     counts.push_back(LabelCount{.source = select.Text(0),
@@ -1316,10 +1478,49 @@ std::vector<LabelCount> SqliteStore::CountLabels(const std::string& sample_id) c
   return counts;
 }
 
+std::vector<Label> SqliteStore::LabelHistory(const std::string& sample_id,
+                                             int64_t particle_number) const {
+  Db& db = Reader();
+  std::lock_guard lock(db.mutex);
+  ReadSnapshot snapshot(db.connection);
+  std::vector<Label> history;
+  {
+    // Replaced labels (is_current = 0) before current ones of the same time.
+    Statement select(db.connection.Get(),
+                     std::string("SELECT ") + kLabelColumns +
+                         ", 0 AS is_current, id FROM label_history "
+                         "WHERE sample_id = ?1 AND particle_number = ?2 UNION ALL SELECT " +
+                         kLabelColumns +
+                         ", 1, id FROM labels WHERE sample_id = ?1 AND particle_number = ?2 "
+                         "ORDER BY created_at, is_current, id");
+    select.BindText(1, sample_id);
+    select.BindInt(2, particle_number);
+    while (select.Step()) {
+      history.push_back(ReadLabel(select));
+    }
+  }
+  Statement select_expert(db.connection.Get(),
+                          "SELECT " + ExpertLabelColumns("") +
+                              " FROM expert_labels WHERE sample_id = ?1 AND particle_number = ?2 "
+                              "ORDER BY seq");
+  select_expert.BindText(1, sample_id);
+  select_expert.BindInt(2, particle_number);
+  while (select_expert.Step()) {
+    history.push_back(ReadExpertLabel(select_expert));
+  }
+  return history;
+}
+
 void SqliteStore::ReplaceLabels(const std::string& sample_id,
                                 const std::string& source,
                                 const std::string& classification,
                                 std::span<const Label> labels) {
+  if (source == kLabelSourceExpert) {
+    throw Error(ErrorCode::kInvalidInput,
+                "ReplaceLabels: expert labels are events that are appended, never replaced "
+                "(AppendExpertLabels); sample '" +
+                    sample_id + "', classification '" + classification + "'");
+  }
   for (const Label& label : labels) {
     if (label.source != source || label.classification != classification) {
       throw Error(ErrorCode::kInvalidInput,
@@ -1344,6 +1545,17 @@ void SqliteStore::ReplaceLabels(const std::string& sample_id,
         throw Error(ErrorCode::kNotFound, "no sample '" + sample_id + "' in the store");
       }
     }
+    // The replaced labels stay in the history.
+    Statement keep(connection.Get(),
+                   std::string("INSERT INTO label_history (sample_id, ") + kLabelColumns +
+                       ", replaced_at) SELECT sample_id, " + kLabelColumns +
+                       ", ?4 FROM labels WHERE sample_id = ?1 AND source = ?2 AND "
+                       "classification = ?3 ORDER BY id");
+    keep.BindText(1, sample_id);
+    keep.BindText(2, source);
+    keep.BindText(3, classification);
+    keep.BindText(4, NowUtcIso8601());
+    keep.Run();
     Statement remove(
         connection.Get(),
         "DELETE FROM labels WHERE sample_id = ?1 AND source = ?2 AND classification = ?3");
@@ -1356,6 +1568,88 @@ void SqliteStore::ReplaceLabels(const std::string& sample_id,
       InsertLabel(insert, sample_id, label);
     }
     connection.Execute("COMMIT");
+  } catch (...) {
+    connection.ExecuteNoThrow("ROLLBACK");
+    throw;
+  }
+}
+
+std::vector<int64_t> SqliteStore::AppendExpertLabels(const std::string& sample_id,
+                                                     std::span<const Label> labels) {
+  CheckExpertLabels(sample_id, labels);
+  std::lock_guard lock(write_db_->mutex);
+  if (writer_open_) {
+    throw Error(ErrorCode::kConflict,
+                "cannot write labels of sample '" + sample_id +
+                    "' while a sample is being written to this store");
+  }
+  Connection& connection = write_db_->connection;
+  // The write lock is taken first, so the checks below still hold at COMMIT and the numbers
+  // are given in commit order.
+  connection.Execute("BEGIN IMMEDIATE");
+  try {
+    {
+      Statement exists(connection.Get(), "SELECT 1 FROM samples WHERE id = ?1");
+      exists.BindText(1, sample_id);
+      if (!exists.Step()) {
+        throw Error(ErrorCode::kNotFound, "no sample '" + sample_id + "' in the store");
+      }
+    }
+    {
+      Statement particle(connection.Get(),
+                         "SELECT 1 FROM particles WHERE sample_id = ?1 AND number = ?2");
+      std::unordered_set<int64_t> checked;
+      std::vector<int64_t> missing;
+      for (const Label& label : labels) {
+        if (!checked.insert(label.particle_number).second) {
+          continue;
+        }
+        particle.BindText(1, sample_id);
+        particle.BindInt(2, label.particle_number);
+        const bool found = particle.Step();
+        particle.Reset();
+        if (!found) {
+          missing.push_back(label.particle_number);
+        }
+      }
+      if (!missing.empty()) {
+        throw Error(ErrorCode::kNotFound, MissingParticlesMessage(sample_id, missing));
+      }
+    }
+    Statement newest(connection.Get(),
+                     "SELECT MAX(seq) FROM expert_labels WHERE sample_id = ?1 AND "
+                     "particle_number = ?2");
+    Statement insert(connection.Get(), kInsertExpertLabelSql);
+    std::unordered_map<int64_t, int64_t> newest_of;  // events of this call, by particle
+    std::vector<int64_t> sequences;
+    sequences.reserve(labels.size());
+    for (const Label& label : labels) {
+      if (label.undoes != 0) {
+        auto found = newest_of.find(label.particle_number);
+        int64_t newest_sequence = 0;
+        if (found != newest_of.end()) {
+          newest_sequence = found->second;
+        } else {
+          newest.BindText(1, sample_id);
+          newest.BindInt(2, label.particle_number);
+          newest_sequence = newest.Step() ? newest.OptionalInt(0).value_or(0) : 0;
+          newest.Reset();
+        }
+        if (newest_sequence != label.undoes) {
+          throw Error(ErrorCode::kConflict,
+                      "sample '" + sample_id + "' particle " +
+                          std::to_string(label.particle_number) + ": cannot undo event " +
+                          std::to_string(label.undoes) + ", the newest event is " +
+                          std::to_string(newest_sequence) + "; nothing was written");
+        }
+      }
+      const int64_t sequence = InsertExpertLabel(
+          insert, connection.Get(), sample_id, label, label.undoes, label.restores);
+      newest_of[label.particle_number] = sequence;
+      sequences.push_back(sequence);
+    }
+    connection.Execute("COMMIT");
+    return sequences;
   } catch (...) {
     connection.ExecuteNoThrow("ROLLBACK");
     throw;

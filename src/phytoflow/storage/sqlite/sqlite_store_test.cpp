@@ -195,7 +195,10 @@ TEST(SqliteStore, UpgradesALevelOneStore) {
     auto store = OpenSqliteStore(path);
     Write(*store, sample, MakeParticles(5, 50));
   }
-  RawQuery(path, "DROP TABLE sample_environment");  // back to level 1
+  RawQuery(path, "DROP TABLE expert_labels");  // back to level 1
+  RawQuery(path, "DROP TABLE label_history");
+  RawQuery(path, "DROP INDEX labels_by_particle");
+  RawQuery(path, "DROP TABLE sample_environment");
   RawQuery(path, "DROP TABLE sample_metadata");
   RawQuery(path, "ALTER TABLE labels DROP COLUMN top_k");
   RawQuery(path, "PRAGMA user_version = 1");
@@ -266,6 +269,68 @@ TEST(SqliteStore, UpgradesALevelTwoStore) {
   metadata.temperature_c = 11.5;
   store->UpdateSampleMetadata("old-run", metadata);
   EXPECT_EQ(store->FindSample("old-run")->metadata, metadata);
+  EXPECT_EQ(RawQuery(path, "PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+}
+
+// A store of the release before expert label events (migrations 001 to 003 applied by hand),
+// holding an expert label, a VisualSpreadsheet label and a prediction in `labels`. The expert
+// label becomes the first event, with sequence 1; the others stay where they were.
+TEST(SqliteStore, UpgradesALevelThreeStore) {
+  TempDir dir;
+  const auto path = dir / "store.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    std::string sql;
+    for (const auto& migration : detail::EmbeddedSqliteMigrations()) {
+      if (migration.version <= 3) {
+        sql += migration.sql;
+      }
+    }
+    sql +=
+        "PRAGMA user_version = 3;"
+        "INSERT INTO samples VALUES ('old-run', 'old-run', 'fp-old', '/exports/old', "
+        "'VisualSpreadsheet', '4.19.3', 'FC-1', 'cam', 10.0, 0.5544, 'FC100', 100.0, 0.15, "
+        "'2025-04-11T13:53:33', '2025-04-11T14:00:00', '', 1000, 990, 0.1418, 'run_summary', NULL, "
+        "1.0, 2, 7.05, '[]', '[]', '[]', '', '[]', '[]', '2025-05-01T00:00:00Z', '0.1.0');"
+        "INSERT INTO particles (sample_id, number, collage_file, image_x, image_y, image_w, "
+        "image_h, particles_per_chain, timestamp, measurements) VALUES "
+        "('old-run', 1, 'c.tif', 0, 0, 10, 12, 1, '', '{}'), "
+        "('old-run', 2, 'c.tif', 10, 0, 10, 12, 1, '', '{}');"
+        "INSERT INTO labels (sample_id, particle_number, name, source, classification, author, "
+        "created_at, probability, top_k) VALUES "
+        "('old-run', 1, 'Junk', 'VisualSpreadsheet', 'c', 'VS', '', NULL, NULL), "
+        "('old-run', 1, 'Diatom', 'expert', 'ecotaxa', 'Jane Doe', '2025-05-02T10:15:00Z', NULL, "
+        "NULL), "
+        "('old-run', 2, 'Diatom', 'model', 'm-1', 'phytoflow', '2025-05-01T00:00:00Z', 0.75, "
+        "'[[\"Diatom\", 0.75]]');";
+    char* error = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << error;
+    sqlite3_close(db);
+  }
+
+  auto store = OpenSqliteStore(path);
+  EXPECT_EQ(RawQuery(path, "PRAGMA user_version"),
+            std::vector<std::string>{std::to_string(KnownSchemaVersion())});
+  const Label expert{.particle_number = 1,
+                     .name = "Diatom",
+                     .source = kLabelSourceExpert,
+                     .classification = "ecotaxa",
+                     .author = "Jane Doe",
+                     .created_at = "2025-05-02T10:15:00Z",
+                     .sequence = 1};
+  const std::vector<Label> labels = store->Labels("old-run");
+  ASSERT_EQ(labels.size(), 3u);
+  EXPECT_EQ(labels[0].source, kLabelSourceVisualSpreadsheet);
+  EXPECT_EQ(labels[1], expert);
+  EXPECT_EQ(labels[2].top_k, (std::vector<LabelScore>{{"Diatom", 0.75}}));
+  EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM labels WHERE source = 'expert'"),
+            std::vector<std::string>{"0"});
+  // The next event follows the migrated one.
+  Label next = expert;
+  next.name = "Junk";
+  EXPECT_EQ(store->AppendExpertLabels("old-run", std::span(&next, 1)), std::vector<int64_t>{2});
+  EXPECT_EQ(store->LabelHistory("old-run", 1).size(), 3u);
   EXPECT_EQ(RawQuery(path, "PRAGMA integrity_check"), std::vector<std::string>{"ok"});
 }
 

@@ -1,0 +1,81 @@
+#pragma once
+
+// The model files a server knows (the default model and those named with --model), what each
+// says about itself and its validation, and the active one's classifier, opened on first use.
+// The classifier implementation is chosen by the caller (cli/cmd_serve.cpp passes LibTorch's
+// ReadModelInfo and OpenTorchClassifier), so the server never names LibTorch.
+//
+//   ModelCatalog models({"models/phytoflow-flowcam-default.pt"}, ReadModelInfo, open_torch);
+//   auto predictions = models.PredictFiles({"a.png"}, 5);   // the active (first) model
+
+#include "phytoflow/app/classification.h"
+#include "phytoflow/classify/classifier.h"
+#include "phytoflow/classify/model_info.h"
+#include "phytoflow/products/abundance_correction.h"
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace phytoflow {
+
+using ModelInfoReader = std::function<ModelInfo(const std::filesystem::path&)>;
+using ClassifierOpener = std::function<std::unique_ptr<Classifier>(const std::filesystem::path&)>;
+
+// What a model's training report says about its validation.
+struct ModelValidation {
+  // The validation report as JSON text: ModelInfo::training_json itself when it holds
+  // "confusion" at the top (what `train --json` prints), else its "validation" object; when
+  // neither has a usable confusion matrix, the same from MODEL.training.json beside the model
+  // file if that names the same model id. Empty if none.
+  std::string report_json;
+  std::optional<ConfusionRates> confusion;  // counts[true][predicted] over the model's classes
+  std::string problem;  // why there is no confusion matrix (for the composition's warnings)
+};
+
+// Reads the validation of a model: see ModelValidation. Never throws for a missing or malformed
+// report; `problem` says what is missing.
+ModelValidation ReadModelValidation(const ModelInfo& info, const std::filesystem::path& model_path);
+
+struct ModelEntry {
+  std::filesystem::path path;
+  ModelInfo info;
+  ModelValidation validation;
+  bool active = false;  // the model of DEEPaaS predictions and corrected abundances
+};
+
+// Thread-safe.
+class ModelCatalog {
+ public:
+  // An empty catalog: no model (built without LibTorch, or no model file found).
+  ModelCatalog() = default;
+  // Reads every model file's info and validation; the first is the active model. A path given
+  // twice counts once. Throws what `read_info` throws for an unreadable model file.
+  ModelCatalog(const std::vector<std::filesystem::path>& paths,
+               const ModelInfoReader& read_info,
+               ClassifierOpener open_classifier);
+
+  const std::vector<ModelEntry>& Models() const { return models_; }
+  // The model with this id, or nullptr.
+  const ModelEntry* Find(const std::string& model_id) const;
+  // The active model, or nullptr when there is none.
+  const ModelEntry* Active() const;
+
+  // Predicts image files with the active model (app PredictFiles, no pixel size), opening its
+  // classifier on the first call; one prediction runs at a time. Throws Error{kUnavailable}
+  // when there is no model or no way to open one, and what PredictFiles throws.
+  std::vector<FilePrediction> PredictFiles(const std::vector<std::filesystem::path>& files,
+                                           int top_k);
+
+ private:
+  std::vector<ModelEntry> models_;
+  ClassifierOpener open_classifier_;
+  std::mutex classifier_mutex_;
+  std::unique_ptr<Classifier> classifier_;  // guarded by classifier_mutex_
+};
+
+}  // namespace phytoflow

@@ -1,0 +1,60 @@
+#pragma once
+
+// Private to the server: the route groups that Service registers, and the small request and
+// response helpers they share. Each *_routes.cpp parses requests into domain types, calls the
+// app layer and maps the result to JSON; nothing else.
+
+#include "phytoflow/server/router.h"
+#include "phytoflow/server/service.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace phytoflow {
+
+// /api/v1/samples/... : samples, metadata, particles, images, labels, composition, downloads.
+void AddSampleRoutes(Router& router, Service::Parts& parts);
+// /api/v1/models... and the DEEPaaS v2 endpoints under /v2/.
+void AddModelRoutes(Router& router, Service::Parts& parts);
+// /healthz, /readyz and /api/v1/openapi.json.
+void AddSystemRoutes(Router& router, Service::Parts& parts);
+
+// A JSON response; invalid UTF-8 in strings (from export files) is replaced, never thrown on.
+HttpResponse Json(const nlohmann::json& body, int status = 200);
+
+// An integer query parameter in [min, max], or `fallback` when absent. Throws 400 for anything
+// else, naming the parameter.
+int64_t IntQuery(const HttpRequest& request,
+                 const std::string& name,
+                 int64_t fallback,
+                 int64_t min,
+                 int64_t max);
+// A finite number query parameter, or nullopt when absent. Throws 400 for anything else.
+std::optional<double> NumberQuery(const HttpRequest& request, const std::string& name);
+// A boolean query parameter ("true"/"false"/"1"/"0"), or `fallback`. Throws 400 otherwise.
+bool BoolQuery(const HttpRequest& request, const std::string& name, bool fallback);
+
+// A unique new path in the service's temporary folder, "<prefix>-<random>": never derived from
+// anything a client sent.
+std::filesystem::path TempPath(const ServiceOptions& options, const std::string& prefix);
+
+// Removes a temporary file or folder when it goes out of scope (unless released).
+class TempPathGuard {
+ public:
+  explicit TempPathGuard(std::filesystem::path path) : path_(std::move(path)) {}
+  ~TempPathGuard();
+  TempPathGuard(const TempPathGuard&) = delete;
+  TempPathGuard& operator=(const TempPathGuard&) = delete;
+  const std::filesystem::path& Path() const { return path_; }
+  // Keeps the file: the response streams it and removes it afterwards.
+  std::filesystem::path Release();
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace phytoflow

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# End-to-end checks of `phytoflow token` and `phytoflow serve` on the bundled example: tokens are
+# shown once and stored hashed, settings come from flags > environment > config file, the
+# server answers on a free port with the JSON error shape, checks roles, revalidates images,
+# predicts a real VLIZ image with the default model (when built with LibTorch), refuses a token
+# revoked while it runs, logs each request, and stops cleanly on SIGTERM.
+#   tests/cli/serve_cli_test.sh PATH/TO/phytoflow
+set -uo pipefail
+source "$(dirname "$0")/lib.sh" "$1"
+
+expect_exit 0 "ingest" "$phytoflow" ingest "$run_dir" --store "$store" --json
+
+# Tokens: the secret only on stdout, once; the state file beside the store holds its hash.
+expect_exit 0 "token create viewer" "$phytoflow" token create --role viewer --name vera --store "$store"
+viewer=$(cat "$work/out")
+check "token secret is pft_ and 64 hex digits" grep -qE '^pft_[0-9a-f]{64}$' "$work/out"
+check "state file beside the store" test -f "$store.service.db"
+check "the state holds no secret" bash -c "! grep -q '${viewer#pft_}' '$store.service.db'"
+expect_exit 0 "token create annotator --json" "$phytoflow" token create --role annotator --name anna --store "$store" --json
+annotator=$("$python" -c "import json,sys; print(json.load(open(sys.argv[1]))['token'])" "$work/out")
+check "create --json names id, role and token" json_check "$work/out" "j['id']==2 and j['role']=='annotator' and j['token'].startswith('pft_')"
+expect_exit 0 "token list --json" "$phytoflow" token list --store "$store" --json
+check "list shows both tokens and no secret" json_check "$work/out" \
+  "[t['name'] for t in j]==['vera','anna'] and all('token' not in t and t['revoked_at'] is None for t in j)"
+check "list output has no secret" bash -c "! grep -q pft_ '$work/out'"
+expect_exit 3 "unknown role" "$phytoflow" token create --role root --name x --store "$store"
+expect_exit 4 "revoke an unknown token" "$phytoflow" token revoke 99 --store "$store"
+expect_exit 3 "MongoDB store needs --state" "$phytoflow" token list --store mongodb://localhost:1/x
+expect_exit 3 "the store is no state file" "$phytoflow" token list --store "$store" --state "$store"
+
+# Settings: the config file says public reads and port 1; PHYTOFLOW_PUBLIC_READ=false and
+# --port 0 (any free port) override it.
+cat >"$work/serve.json" <<EOF
+{"store": "$store", "public_read": true, "port": 1, "threads": 8}
+EOF
+expect_exit 3 "bad config value" "$phytoflow" serve --config "$work/serve.json" --threads 0
+PHYTOFLOW_PUBLIC_READ=false "$phytoflow" serve --config "$work/serve.json" --port 0 \
+  >"$work/serve.out" 2>"$work/serve.err" &
+server=$!  # the server process itself, so that SIGTERM reaches it
+port=""
+for _ in $(seq 1 300); do
+  port=$(grep -oE 'on http://127\.0\.0\.1:[0-9]+' "$work/serve.err" 2>/dev/null | grep -oE '[0-9]+$')
+  [[ -n "$port" ]] && break
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.2
+done
+check "serve prints where it listens ($(head -c 300 "$work/serve.err"))" test -n "$port"
+base="http://127.0.0.1:$port"
+check "flags beat the config file: not port 1" test "$port" != 1
+check "serve says reads need a token (environment beats the file)" grep -q "reads need a token" "$work/serve.err"
+
+# curl helpers: status code to stdout, body to $work/body.
+get() { curl -s -o "$work/body" -w '%{http_code}' "$@"; }
+json_body() { json_check "$work/body" "$1"; }
+
+check "healthz 200" test "$(get "$base/healthz")" = 200
+check "readyz 200" test "$(get "$base/readyz")" = 200
+check "no token: 401" test "$(get "$base/api/v1/samples")" = 401
+check "401 in the error shape" json_body "j['error']['status']==401 and j['error']['code']=='unauthorized'"
+check "viewer lists the sample" test "$(get -H "Authorization: Bearer $viewer" "$base/api/v1/samples")" = 200
+check "one sample of 1000 particles" json_body "j['total']==1 and j['samples'][0]['particles']==1000"
+sample="$base/api/v1/samples/$run"
+check "particles page" test "$(get -H "Authorization: Bearer $viewer" "$sample/particles?limit=2&offset=10")" = 200
+check "particles 11 and 12 of 1000" json_body "j['total']==1000 and [p['number'] for p in j['particles']]==[11,12]"
+check "unknown sample 404" test "$(get -H "Authorization: Bearer $viewer" "$base/api/v1/samples/nope")" = 404
+check "viewer may not edit metadata" test "$(get -X PATCH -H "Authorization: Bearer $viewer" -H 'Content-Type: application/json' -d '{"station":"W08"}' "$sample/metadata")" = 403
+check "annotator edits metadata" test "$(get -X PATCH -H "Authorization: Bearer $annotator" -H 'Content-Type: application/json' -d '{"station":"W08"}' "$sample/metadata")" = 200
+check "bad JSON is 400" test "$(get -X PATCH -H "Authorization: Bearer $annotator" -H 'Content-Type: application/json' -d '{"station":' "$sample/metadata")" = 400
+check "the edit is stored" bash -c "'$phytoflow' metadata show '$run' --store '$store' --json | grep -q W08"
+
+# Images: an ETag, then 304 for If-None-Match.
+etag=$(curl -s -D - -o "$work/image.png" -H "Authorization: Bearer $viewer" "$sample/particles/5/image.png" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+check "image has an ETag" test -n "$etag"
+check "image is a PNG" bash -c "head -c 8 '$work/image.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
+check "revalidation gives 304" test "$(get -H "Authorization: Bearer $viewer" -H "If-None-Match: $etag" "$sample/particles/5/image.png")" = 304
+
+# DEEPaaS predict with a real VLIZ image, when the server has a model (a LibTorch build).
+get -H "Authorization: Bearer $viewer" "$base/api/v1/models" >/dev/null
+if json_body "len(j['models'])>0"; then
+  image=$(ls ../shared/data/labeled/flowcam_vliz_demo_6class/Tripos/*.jpg | sort | head -1)
+  check "predict 200" test "$(get -H "Authorization: Bearer $viewer" -F "image=@$image" "$base/v2/models/phytoflow/predict/")" = 200
+  # The default model gives this Tripos image p≈0.95 (measured); Tripos is AphiaID 494057.
+  check "predict: planktonclas shape, top-5, Tripos first with its AphiaID" json_body \
+    "j['status']=='OK' and j['predictions']['filenames']==['$(basename "$image")'] and len(j['predictions']['pred_lab'][0])==5 and j['predictions']['pred_lab'][0][0]=='Tripos' and j['predictions']['aphia_ids'][0][0]==494057 and j['predictions']['pred_prob'][0]==sorted(j['predictions']['pred_prob'][0], reverse=True)"
+else
+  echo "note: no model in this build; DEEPaaS predict not checked"
+fi
+check "v2 models list" test "$(get -H "Authorization: Bearer $viewer" "$base/v2/models/")" = 200
+
+# Revoked while the server runs: refused at once.
+expect_exit 0 "revoke the viewer" "$phytoflow" token revoke 1 --store "$store"
+check "revoked token: 401" test "$(get -H "Authorization: Bearer $viewer" "$base/api/v1/samples")" = 401
+check "access log line per request" grep -qE ' 127\.0\.0\.1 GET /api/v1/samples 200 [0-9]+B [0-9.]+ms$' "$work/serve.err"
+
+# SIGTERM to the server's own pid: it finishes and exits 0, and the port is free again.
+kill -TERM "$server"
+wait "$server"
+check "serve exits 0 after SIGTERM" test $? -eq 0
+check "serve says it stopped" grep -q "phytoflow: stopped" "$work/serve.err"
+check "nothing listens any more" test "$(get "$base/healthz")" = 000
+
+finish
