@@ -220,6 +220,9 @@ TEST(Taxonomy, ErrorsNameFileLineAndColumn) {
                 .find("t.tsv:3: control character 0x0d in the row"),
             std::string::npos);
   EXPECT_EQ(ParseTaxonomy(Tsv("X\t\t\t\t\t\tdiatom\r\n"), "t.tsv").Taxa().size(), 1u);
+  // A tab inside the version (also found by taxonomy_fuzz) is refused.
+  EXPECT_EQ(ParseError("# phytoflow-taxonomy version=1\t2\nclass_name\n"),
+            "t.tsv:1: version: expected text without tabs or control characters");
 }
 
 TEST(Taxonomy, ConstructorRefusesDuplicates) {

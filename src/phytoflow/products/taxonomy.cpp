@@ -294,6 +294,15 @@ Taxonomy ParseTaxonomy(std::string_view text, std::string_view source) {
                             first.substr(0, 80)));
   }
   const std::string version(Trim(first.substr(kVersionPrefix.size())));
+  // The version is one piece of text on its line: a tab (or another control character) would not
+  // survive TaxonomyTsv, and is a sign of a mangled first line.
+  if (std::any_of(version.begin(), version.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20;
+      })) {
+    throw Error(
+        ErrorCode::kInvalidInput,
+        fmt::format("{}:1: version: expected text without tabs or control characters", source));
+  }
 
   std::array<int, kColumnNames.size()> column_of{};  // field index of each Column, -1 if absent
   column_of.fill(-1);
