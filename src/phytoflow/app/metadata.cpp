@@ -3,6 +3,7 @@
 #include "phytoflow/core/error.h"
 #include "phytoflow/reader/text.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <fstream>
@@ -69,36 +70,16 @@ void FinishRecord(std::vector<MetadataRecord>& records,
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-// Splits one line on `separator`, honouring double quotes ("a;b", "" for a quote).
+// Splits one line on `separator` (reader's CSV rules: double quotes, "" for a quote). Quotes
+// come in pairs on a well-formed line; an odd count means a quoted field runs past the line end.
 std::vector<std::string> SplitFields(std::string_view line,
                                      char separator,
                                      const std::string& where) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t index = 0; index < line.size(); ++index) {
-    const char c = line[index];
-    if (quoted) {
-      if (c == '"' && index + 1 < line.size() && line[index + 1] == '"') {
-        fields.back() += '"';
-        ++index;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        fields.back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == separator) {
-      fields.emplace_back();
-    } else {
-      fields.back() += c;
-    }
-  }
-  if (quoted) {
+  if (std::count(line.begin(), line.end(), '"') % 2 != 0) {
     throw Error(ErrorCode::kInvalidInput,
                 where + ": a quoted field does not end on this line (values must fit on one line)");
   }
-  return fields;
+  return SplitCsvLine(line, separator);
 }
 
 // Semicolons when the header has more of them than commas (spreadsheets in locales with a

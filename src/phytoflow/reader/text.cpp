@@ -108,7 +108,7 @@ void SplitInto(std::string_view text, char separator, std::vector<std::string_vi
   }
 }
 
-std::vector<std::string> SplitCsvLine(std::string_view line) {
+std::vector<std::string> SplitCsvLine(std::string_view line, char separator) {
   std::vector<std::string> fields(1);
   bool quoted = false;
   for (size_t i = 0; i < line.size(); ++i) {
@@ -124,7 +124,7 @@ std::vector<std::string> SplitCsvLine(std::string_view line) {
       }
     } else if (c == '"') {
       quoted = true;
-    } else if (c == ',') {
+    } else if (c == separator) {
       fields.emplace_back();
     } else {
       fields.back() += c;

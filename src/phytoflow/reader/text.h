@@ -40,8 +40,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // Splits on `separator` without quoting rules (FlowCam lists never quote).
 void SplitInto(std::string_view text, char separator, std::vector<std::string_view>& parts);
 
-// Splits one CSV line, honouring double quotes ("a,b" and "" escapes).
-std::vector<std::string> SplitCsvLine(std::string_view line);
+// Splits one CSV line on `separator`, honouring double quotes ("a,b" and "" escapes).
+std::vector<std::string> SplitCsvLine(std::string_view line, char separator = ',');
 
 // Parses the whole of `text` (after trimming blanks) as a number; nullopt otherwise.
 std::optional<double> ParseDouble(std::string_view text);
