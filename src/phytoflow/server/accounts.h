@@ -59,6 +59,8 @@ class TokenRegistry {
   // Checks a presented secret. A valid token's last use is recorded, at most once a minute per
   // token so that a busy client does not turn every read into a write.
   Authentication Authenticate(std::string_view secret);
+  // The state the tokens live in, which also keeps the service's settings and jobs.
+  ServiceState& State() const { return state_; }
 
  private:
   std::string Now() const;

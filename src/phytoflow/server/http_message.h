@@ -19,7 +19,11 @@ struct UploadedPart {
   std::string name;          // the form field, e.g. "image"
   std::string filename;      // as the client sent it; may be empty
   std::string content_type;  // may be empty
+  // The part's bytes: in `content`, or, for a part that the adapter streamed to disk (a file
+  // field of a streamed upload route, see HttpServerOptions), in `file` with `content` empty.
+  // The adapter removes that file after the response has been sent.
   std::string content;
+  std::optional<std::filesystem::path> file;
 };
 
 struct HttpRequest {

@@ -20,8 +20,17 @@ namespace phytoflow {
 void AddSampleRoutes(Router& router, Service::Parts& parts);
 // /api/v1/models... and the DEEPaaS v2 endpoints under /v2/.
 void AddModelRoutes(Router& router, Service::Parts& parts);
+// Makes the model remembered by POST /api/v1/models/{id}/activate (kActiveModelSetting) active
+// again when the service starts; logs a warning and keeps the first model when it is gone.
+void RestoreActiveModel(Service::Parts& parts);
 // /healthz, /readyz and /api/v1/openapi.json.
 void AddSystemRoutes(Router& router, Service::Parts& parts);
+// Expert validation: /api/v1/samples/{id}/validations, .../particles/{number}/history and /undo.
+void AddValidationRoutes(Router& router, Service::Parts& parts);
+// /api/v1/uploads and /api/v1/jobs...
+void AddJobRoutes(Router& router, Service::Parts& parts);
+// The web UI: / and its assets (compiled in from web/).
+void AddWebRoutes(Router& router, Service::Parts& parts);
 
 // A JSON response; invalid UTF-8 in strings (from export files) is replaced, never thrown on.
 HttpResponse Json(const nlohmann::json& body, int status = 200);

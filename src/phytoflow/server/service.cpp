@@ -44,9 +44,14 @@ Service::Service(StorePool& stores,
                  ServiceOptions options)
     : parts_(std::make_unique<Parts>(stores, models, options)),
       router_(tokens, options.public_read) {
+  parts_->state = tokens != nullptr ? &tokens->State() : nullptr;
+  RestoreActiveModel(*parts_);
   AddSystemRoutes(router_, *parts_);
   AddSampleRoutes(router_, *parts_);
   AddModelRoutes(router_, *parts_);
+  AddValidationRoutes(router_, *parts_);
+  AddJobRoutes(router_, *parts_);
+  AddWebRoutes(router_, *parts_);
 }
 
 Service::~Service() = default;

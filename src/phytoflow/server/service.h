@@ -66,6 +66,8 @@ class Service {
     std::optional<Taxonomy> loaded_taxonomy;
     const Taxonomy* taxonomy = nullptr;
     ServiceOptions options;
+    // The installation's state (tokens, settings, jobs); null when the service has none.
+    ServiceState* state = nullptr;
   };
 
  private:

@@ -1,7 +1,7 @@
 #pragma once
 
-// The ServiceState interface: what the HTTP service keeps besides the samples (API tokens now;
-// the background jobs later). It lives apart from the Store because it belongs to one service
+// The ServiceState interface: what the HTTP service keeps besides the samples (API tokens, settings,
+// background jobs). It lives apart from the Store because it belongs to one service
 // installation, not to the data: a SQLite store keeps it beside itself in <store>.service.db, a
 // MongoDB store in a file named by --state. The server layer uses it (server/accounts.h); the
 // SQLite implementation is storage/sqlite/sqlite_service_state.h.
@@ -81,6 +81,15 @@ class ServiceState {
   virtual bool RevokeToken(int64_t id, const std::string& revoked_at) = 0;
   // Records that the token was used at `used_at`.
   virtual void TouchToken(int64_t id, const std::string& used_at) = 0;
+
+  // Small named settings of the installation that must survive a restart, e.g.
+  // kActiveModelSetting. The value of `key`, or nullopt when it was never set.
+  virtual std::optional<std::string> Setting(const std::string& key) const = 0;
+  // Sets (or replaces) a setting.
+  virtual void SetSetting(const std::string& key, const std::string& value) = 0;
 };
+
+// The setting that holds the id of the model chosen with POST /api/v1/models/{id}/activate.
+inline constexpr const char* kActiveModelSetting = "active_model";
 
 }  // namespace phytoflow

@@ -19,7 +19,7 @@ constexpr int kApplicationId = 0x50465353;
 
 // Schema migrations, applied in order; PRAGMA user_version is the number applied. Never edit
 // one that has shipped: append the next.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     "CREATE TABLE tokens ("
     "  id            INTEGER PRIMARY KEY AUTOINCREMENT,"  // never reused after a deletion
     "  name          TEXT NOT NULL,"
@@ -29,6 +29,7 @@ constexpr std::array<const char*, 1> kMigrations = {
     "  last_used_at  TEXT,"
     "  revoked_at    TEXT"
     ")",
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 };
 
 ErrorCode ErrorCodeFor(int rc) {
@@ -190,6 +191,26 @@ class SqliteServiceState final : public ServiceState {
     update.BindInt(1, id);
     update.BindText(2, used_at);
     update.Step();
+  }
+
+  std::optional<std::string> Setting(const std::string& key) const override {
+    std::lock_guard lock(mutex_);
+    Statement select(db_, "SELECT value FROM settings WHERE key = ?1");
+    select.BindText(1, key);
+    if (!select.Step()) {
+      return std::nullopt;
+    }
+    return select.Text(0);
+  }
+
+  void SetSetting(const std::string& key, const std::string& value) override {
+    std::lock_guard lock(mutex_);
+    Statement upsert(db_,
+                     "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    upsert.BindText(1, key);
+    upsert.BindText(2, value);
+    upsert.Step();
   }
 
  private:

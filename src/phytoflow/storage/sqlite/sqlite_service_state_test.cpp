@@ -97,6 +97,21 @@ TEST(SqliteServiceState, SurvivesReopeningAndIsSharedBetweenConnections) {
   EXPECT_EQ(reopened->Tokens()[0].revoked_at, "2026-01-02T00:00:00Z");
 }
 
+TEST(SqliteServiceState, SettingsAreReplacedAndSurviveReopening) {
+  TempFolder folder;
+  const fs::path path = folder.Path() / "store.db.service.db";
+  {
+    auto state = OpenSqliteServiceState(path);
+    EXPECT_FALSE(state->Setting(kActiveModelSetting).has_value());
+    state->SetSetting(kActiveModelSetting, "model-a");
+    state->SetSetting(kActiveModelSetting, "model-b");
+    state->SetSetting("other", "");
+  }
+  auto reopened = OpenSqliteServiceState(path);
+  EXPECT_EQ(reopened->Setting(kActiveModelSetting), "model-b");
+  EXPECT_EQ(reopened->Setting("other"), "");
+}
+
 TEST(SqliteServiceState, RefusesAStoreFile) {
   TempFolder folder;
   const fs::path store_path = folder.Path() / "store.db";
