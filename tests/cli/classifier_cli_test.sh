@@ -64,8 +64,8 @@ check "predict JSON" json_check "$work/out" \
 # classifying again replaces the model's predictions instead of adding to them.
 store="$work/store.db"
 expect_exit 0 "ingest example" "$phytoflow" ingest "$run_dir" --store "$store"
-sqlite3 "$store" "INSERT INTO labels (sample_id, particle_number, name, source, classification, author, created_at)
-                  VALUES ('$sample', 1, 'Protist', 'expert', 'validation', 'tester', '2026-01-01T00:00:00Z')"
+expect_exit 0 "an expert validates particle 1" \
+  "$phytoflow" validate "$sample" --particles 1 --label Protist --author tester --store "$store"
 for round in 1 2; do
   expect_exit 0 "classify (round $round)" "$phytoflow" classify "$sample" --model "$model" --store "$store" --json
   check "classify JSON (round $round)" json_check "$work/out" \

@@ -571,6 +571,17 @@ TEST_F(MongoStoreTest, StoreCopyRoundTripsSqliteMongoSqlite) {
                          .probability = 0.75,
                          .top_k = {{"Diatom", 0.75}, {"Other", 0.25}}};
   first->ReplaceLabels("one", "model", "m-1", std::span(&prediction, 1));
+  // Expert labels: one validated, one dubious; the copy keeps their status.
+  Label validated{.particle_number = 5,
+                  .name = "Diatom",
+                  .source = kLabelSourceExpert,
+                  .classification = "phytoflow",
+                  .author = "Jane Doe",
+                  .created_at = "2024-01-02T00:00:00Z"};
+  Label dubious = validated;
+  dubious.particle_number = 6;
+  dubious.status = ExpertStatus::kDubious;
+  first->AppendExpertLabels("one", std::vector<Label>{validated, dubious});
   SampleMetadata metadata;
   metadata.station = "W08";
   metadata.latitude = 51.25;

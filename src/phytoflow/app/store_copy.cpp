@@ -171,6 +171,9 @@ void AddLabel(Checksum& checksum, const Label& label) {
     checksum.Text(score.name);
     checksum.Number(score.probability);
   }
+  // Sequence numbers are each store's own (and the copy carries current labels, not the
+  // events behind them), so of an expert label only its status is compared.
+  checksum.Integer(static_cast<int64_t>(label.status));
 }
 
 // What one store holds of one sample, as counts and a checksum.
