@@ -424,6 +424,29 @@ TEST_P(StoreContract, ScanReturnsParticlesByNumber) {
   EXPECT_EQ(numbers, (std::vector<int64_t>{1, 2, 7}));
 }
 
+TEST_P(StoreContract, ScanReadsOnlyTheParticlesOfANumberRange) {
+  const Sample sample = MakeFullSample("s");
+  const std::vector<Particle> particles = MakeParticles();  // numbers 1, 2, 7
+  WriteSample(*store_, sample, particles, {});
+  const auto numbers_in = [&](int64_t first, int64_t last) {
+    std::vector<int64_t> numbers;
+    for (const Particle& particle : ReadParticles(
+             *store_, sample.id, {.images = true, .first_number = first, .last_number = last})) {
+      numbers.push_back(particle.number);
+    }
+    return numbers;
+  };
+  EXPECT_EQ(numbers_in(2, 2), (std::vector<int64_t>{2}));
+  EXPECT_EQ(numbers_in(2, 7), (std::vector<int64_t>{2, 7}));
+  EXPECT_EQ(numbers_in(3, 6), (std::vector<int64_t>{}));
+  EXPECT_EQ(numbers_in(7, 1000), (std::vector<int64_t>{7}));
+  // The image of a particle comes with it, not with its neighbour.
+  EXPECT_EQ(ReadParticles(*store_, sample.id, {.images = true, .first_number = 7, .last_number = 7})
+                .at(0)
+                .image_png,
+            particles[2].image_png);
+}
+
 TEST_P(StoreContract, MeasurementsAlignWithSampleNames) {
   const Sample sample = MakeFullSample("s");
   Particle particle = MakeParticles()[0];

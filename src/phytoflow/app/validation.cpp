@@ -79,12 +79,11 @@ std::string KnownClass(const Store& store,
                   ") nor the model knows it; check the spelling, or allow a new class");
 }
 
-// Whether the sample has this particle (a full scan: the store has no lookup of one particle).
 bool HasParticle(const Store& store, const std::string& sample_id, int64_t particle_number) {
   bool found = false;
-  store.ScanParticles(sample_id, {}, [&](const Particle& particle) {
-    found = found || particle.number == particle_number;
-  });
+  store.ScanParticles(sample_id,
+                      {.first_number = particle_number, .last_number = particle_number},
+                      [&](const Particle&) { found = true; });
   return found;
 }
 

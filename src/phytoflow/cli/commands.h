@@ -49,5 +49,7 @@ void AddServeCommand(CLI::App& app);
 void AddTokenCommands(CLI::App& app);
 // validate (set label, dubious, undo) and history.
 void AddValidateCommands(CLI::App& app);
+// indicators ph1|ph2|ph3|series: the OSPAR pelagic-habitat indicators.
+void AddIndicatorCommands(CLI::App& app);
 
 }  // namespace phytoflow

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   phytoflow::AddServeCommand(app);
   phytoflow::AddTokenCommands(app);
   phytoflow::AddValidateCommands(app);
+  phytoflow::AddIndicatorCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -23,10 +23,9 @@ std::shared_ptr<const ParticleImageCache::Block> ParticleImageCache::Load(const 
                                                                           int64_t block_index) {
   auto block = std::make_shared<Block>();
   const int64_t first = block_index * kBlockSize;
-  store.ScanParticles(sample.id, {.images = true}, [&](const Particle& particle) {
-    if (particle.number < first || particle.number >= first + kBlockSize) {
-      return;
-    }
+  const ParticleScan block_images{
+      .images = true, .first_number = first, .last_number = first + kBlockSize - 1};
+  store.ScanParticles(sample.id, block_images, [&](const Particle& particle) {
     ParticleImages images{
         .image_png = std::string(particle.image_png.begin(), particle.image_png.end()),
         .mask_png = std::string(particle.mask_png.begin(), particle.mask_png.end())};

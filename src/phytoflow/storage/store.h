@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -55,6 +56,10 @@ class SampleWriter {
 struct ParticleScan {
   bool images = false;    // fill image_png and mask_png
   bool outlines = false;  // fill outlines
+  // Only the particles whose number is in [first_number, last_number]: one particle, or a block
+  // of them, read through the index instead of the whole sample.
+  int64_t first_number = std::numeric_limits<int64_t>::min();
+  int64_t last_number = std::numeric_limits<int64_t>::max();
 };
 
 class Store {

@@ -1522,7 +1522,14 @@ void MongoStore::ScanParticles(const std::string& sample_id,
       projection.Int32("outlines", 0);
     }
   });
-  MongoCursor particle_cursor = particles.Find(ByField("data_id", read.data_id), particle_options);
+  const auto in_range = [&] {
+    Bson filter = ByField("data_id", read.data_id);
+    filter.Document("number", [&](BsonBuilder& range) {
+      range.Int64("$gte", what.first_number).Int64("$lte", what.last_number);
+    });
+    return filter;
+  };
+  MongoCursor particle_cursor = particles.Find(in_range(), particle_options);
 
   // Images come from their own collection in the same order: a merge join on the number.
   std::optional<MongoCollection> images;
@@ -1542,7 +1549,7 @@ void MongoStore::ScanParticles(const std::string& sample_id,
     image_options.Document("projection", [&](BsonBuilder& projection) {
       projection.Int32("_id", 0).Int32("data_id", 0);
     });
-    image_cursor.emplace(images->Find(ByField("data_id", read.data_id), image_options));
+    image_cursor.emplace(images->Find(in_range(), image_options));
     next_image();
   }
 

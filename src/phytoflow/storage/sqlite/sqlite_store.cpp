@@ -1335,9 +1335,11 @@ void SqliteStore::ScanParticles(const std::string& sample_id,
   sql += what.images ? "i.image_png, i.mask_png FROM particles p LEFT JOIN particle_images i "
                        "ON i.sample_id = p.sample_id AND i.number = p.number "
                      : "NULL, NULL FROM particles p ";
-  sql += "WHERE p.sample_id = ?1 ORDER BY p.number";
+  sql += "WHERE p.sample_id = ?1 AND p.number BETWEEN ?2 AND ?3 ORDER BY p.number";
   Statement select(db.connection.Get(), sql);
   select.BindText(1, sample_id);
+  select.BindInt(2, what.first_number);
+  select.BindInt(3, what.last_number);
 
   Particle particle;
   while (select.Step()) {

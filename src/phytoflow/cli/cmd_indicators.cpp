@@ -1,0 +1,847 @@
+// indicators ph1|ph2|ph3|series: the OSPAR pelagic-habitat indicators of a station or assessment
+// area from the stored samples, as a table, JSON or CSV, with an SVG plot (docs/indicators.md).
+
+#include "phytoflow/app/indicators.h"
+#include "phytoflow/cli/commands.h"
+#include "phytoflow/core/error.h"
+#include "phytoflow/products/indicator_plots.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+namespace phytoflow {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;  // keys in the documented order
+
+struct IndicatorArguments {
+  std::string store;
+  std::string taxonomy;
+  std::string station;
+  std::string area;
+  std::vector<std::string> lifeform_pairs;  // ph1
+  std::string lifeform = "phytoplankton";   // ph2, ph3
+  std::string reference;
+  std::string comparison;
+  std::string value = "cells_per_l";
+  bool predictions = false;
+  std::string model_id;
+  std::string transform = "half-minimum";  // ph1
+  bool seasonal = false;                   // ph1
+  uint64_t seed = 1;
+  int permutations = 999;  // ph3
+  bool json = false;
+  bool csv = false;
+  std::string plot;
+};
+
+// What every indicator was computed from.
+struct Context {
+  Observations observations;
+  std::optional<Taxonomy> loaded_taxonomy;
+  IndicatorQuery query;
+};
+
+Context Observe(const IndicatorArguments& arguments) {
+  Context context;
+  if (!arguments.taxonomy.empty()) {
+    context.loaded_taxonomy = LoadTaxonomy(arguments.taxonomy);
+  }
+  const std::optional<SeriesValue> value = ParseSeriesValue(arguments.value);
+  Check(
+      value.has_value(),
+      ErrorCode::kInvalidInput,
+      "--value: expected cells_per_l, cells, biovolume or carbon, found '" + arguments.value + "'");
+  context.query = {
+      .taxonomy = context.loaded_taxonomy ? &*context.loaded_taxonomy : &DefaultTaxonomy(),
+      .station = arguments.station,
+      .area = arguments.area,
+      .value = *value,
+      .include_predictions = arguments.predictions,
+      .model_id = arguments.model_id};
+  const std::unique_ptr<Store> store = OpenStore(arguments.store);
+  context.observations = ObserveSamples(*store, context.query);
+  return context;
+}
+
+AssessmentPeriods Periods(const IndicatorArguments& arguments) {
+  Check(!arguments.reference.empty() && !arguments.comparison.empty(),
+        ErrorCode::kInvalidInput,
+        "--reference and --comparison are required (e.g. --reference 2015-2020 --comparison "
+        "2021-2025)");
+  const auto [reference_first, reference_last] = ParseYearRange(arguments.reference, "--reference");
+  const auto [comparison_first, comparison_last] =
+      ParseYearRange(arguments.comparison, "--comparison");
+  const AssessmentPeriods periods{
+      reference_first, reference_last, comparison_first, comparison_last};
+  periods.Validate();
+  return periods;
+}
+
+// A JSON number, or null for NaN and infinities.
+Json Number(double value) {
+  return std::isfinite(value) ? Json(value) : Json(nullptr);
+}
+
+std::string Text(double value, int digits = 4) {
+  return std::isfinite(value) ? fmt::format("{:.{}g}", value, digits) : std::string("-");
+}
+
+std::string CsvNumber(double value) {
+  return std::isfinite(value) ? fmt::format("{}", value) : "";
+}
+
+double Share(int64_t part, int64_t whole) {
+  return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole)
+                   : std::numeric_limits<double>::quiet_NaN();
+}
+
+std::string Describe(const Context& context) {
+  const IndicatorQuery& query = context.query;
+  return fmt::format(
+      "station {}, area {}; {}; {} labels; {} samples {}-{}, {:.1f} % of labels "
+      "predicted",
+      query.station.empty() ? "all" : query.station,
+      query.area.empty() ? "all" : query.area,
+      SeriesValueName(query.value),
+      query.include_predictions ? "validated and predicted" : "validated",
+      context.observations.samples.size(),
+      context.observations.first_year,
+      context.observations.last_year,
+      100.0 * (context.observations.labelled > 0
+                   ? Share(context.observations.predicted, context.observations.labelled)
+                   : 0.0));
+}
+
+std::string PlotTitle(std::string_view indicator, const Context& context) {
+  const IndicatorQuery& query = context.query;
+  std::string where;
+  where += query.station.empty() ? "" : " station " + query.station;
+  where += query.area.empty() ? "" : " area " + query.area;
+  return fmt::format("{}{} ({})",
+                     indicator,
+                     where.empty() ? std::string(" all samples") : where,
+                     SeriesValueName(query.value));
+}
+
+Json SelectionJson(const Context& context) {
+  const IndicatorQuery& query = context.query;
+  const Observations& observations = context.observations;
+  return Json{{"station", query.station.empty() ? Json(nullptr) : Json(query.station)},
+              {"area", query.area.empty() ? Json(nullptr) : Json(query.area)},
+              {"value", SeriesValueName(query.value)},
+              {"labels", query.include_predictions ? "validated+predicted" : "validated"},
+              {"samples", observations.samples.size()},
+              {"first_year", observations.first_year},
+              {"last_year", observations.last_year},
+              {"predicted_share", Number(Share(observations.predicted, observations.labelled))}};
+}
+
+Json PeriodsJson(const AssessmentPeriods& periods) {
+  return Json{{"reference", {periods.reference_first, periods.reference_last}},
+              {"comparison", {periods.comparison_first, periods.comparison_last}}};
+}
+
+// The months of a series with their samples and share of model labels.
+Json MonthsJson(const MonthlySeries& series) {
+  Json months = Json::array();
+  for (const MonthlyPoint& point : series.points) {
+    months.push_back({{"year", point.year},
+                      {"month", point.month},
+                      {"samples", point.samples},
+                      {"predicted_share", Number(point.predicted_share)}});
+  }
+  return months;
+}
+
+Json KendallJson(const KendallTrend& trend) {
+  return Json{{"n", trend.n},
+              {"s", trend.s},
+              {"variance", trend.variance},
+              {"z", Number(trend.z)},
+              {"p", Number(trend.p)},
+              {"tau", Number(trend.tau)},
+              {"sen_slope", Number(trend.sen_slope)}};
+}
+
+Json IndexJson(const PlanktonIndex& index) {
+  return Json{{"pi", Number(index.pi)},
+              {"points", index.points},
+              {"inside", index.inside},
+              {"binomial_probability", Number(index.binomial_probability)},
+              {"chi_square", Number(index.chi_square)},
+              {"chi_square_p", Number(index.chi_square_p)}};
+}
+
+Json PointsJson(const std::vector<Point2>& points) {
+  Json array = Json::array();
+  for (const Point2& point : points) {
+    array.push_back({point.x, point.y});
+  }
+  return array;
+}
+
+Json Ph1PointsJson(const std::vector<Ph1Point>& points) {
+  Json array = Json::array();
+  for (const Ph1Point& point : points) {
+    array.push_back({{"year", point.year},
+                     {"month", point.month},
+                     {"samples", point.samples},
+                     {"x", point.x},
+                     {"y", point.y}});
+  }
+  return array;
+}
+
+// Checked before the samples are read, so that a typo costs no time.
+void CheckPlotFolder(const std::string& path) {
+  const fs::path folder = fs::path(path).parent_path();
+  Check(path.empty() || folder.empty() || fs::is_directory(folder),
+        ErrorCode::kNotFound,
+        "--plot: no folder " + folder.string());
+}
+
+void WritePlot(const std::string& path, const std::string& svg) {
+  if (path.empty()) {
+    return;
+  }
+  std::ofstream out(path, std::ios::binary);
+  out << svg;
+  Check(static_cast<bool>(out), ErrorCode::kUnavailable, "--plot: cannot write " + path);
+}
+
+void PrintWarnings(const std::vector<std::string>& warnings) {
+  for (const std::string& warning : warnings) {
+    fmt::print("warning: {}\n", warning);
+  }
+}
+
+std::vector<std::string> AllWarnings(const Context& context, const std::vector<std::string>& more) {
+  std::vector<std::string> warnings = context.observations.warnings;
+  warnings.insert(warnings.end(), more.begin(), more.end());
+  return warnings;
+}
+
+// ---- ph1 ----
+
+void Ph1Command(const IndicatorArguments& arguments) {
+  CheckPlotFolder(arguments.plot);
+  const AssessmentPeriods periods = Periods(arguments);
+  std::vector<LifeformPair> pairs;
+  for (const std::string& text : arguments.lifeform_pairs) {
+    pairs.push_back(ParseLifeformPair(text));
+  }
+  if (pairs.empty()) {
+    pairs = DefaultLifeformPairs();
+  }
+  const Ph1Options options{.periods = periods,
+                           .transform = arguments.transform == "plus-one"
+                                            ? LogTransform::kPlusOne
+                                            : LogTransform::kHalfMinimum,
+                           .seed = arguments.seed,
+                           .seasonal_kendall = arguments.seasonal};
+  const Context context = Observe(arguments);
+  const Ph1Assessment assessment = AssessPh1(context.observations, pairs, options);
+  const Ph1Result& result = assessment.result;
+  WritePlot(arguments.plot, Ph1EnvelopeSvg(result, PlotTitle("PH1/FW5", context)));
+  std::vector<std::string> warnings = result.warnings;
+  for (const Ph1PairResult& pair : result.pairs) {
+    for (const std::string& warning : pair.warnings) {
+      warnings.push_back(pair.pair.x + "-" + pair.pair.y + ": " + warning);
+    }
+  }
+  warnings = AllWarnings(context, warnings);
+
+  if (arguments.json) {
+    Json json_pairs = Json::array();
+    for (const Ph1PairResult& pair : result.pairs) {
+      Json annual = Json::array();
+      for (const AnnualPlanktonIndex& year : pair.annual) {
+        Json entry = {{"year", year.year}};
+        entry.update(IndexJson(year.index));
+        annual.push_back(entry);
+      }
+      Json entry = {{"x", pair.pair.x}, {"y", pair.pair.y}};
+      entry.update(IndexJson(pair.index));
+      entry["reference_points"] = pair.reference.size();
+      entry["quality"] = {{"years", pair.quality.years},
+                          {"months", pair.quality.months},
+                          {"calendar_months", pair.quality.calendar_months_ok},
+                          {"passed", pair.quality.passed}};
+      entry["envelope"] = pair.envelope ? Json{{"outer", PointsJson(pair.envelope->outer)},
+                                               {"inner", PointsJson(pair.envelope->inner)},
+                                               {"kept_points", pair.envelope->kept_points}}
+                                        : Json(nullptr);
+      entry["annual"] = annual;
+      entry["reference"] = Ph1PointsJson(pair.reference);
+      entry["comparison"] = Ph1PointsJson(pair.comparison);
+      entry["warnings"] = pair.warnings;
+      json_pairs.push_back(entry);
+    }
+    Json trends = Json::array();
+    for (const LifeformTrend& trend : result.trends) {
+      Json entry = {{"lifeform", trend.lifeform},
+                    {"years", trend.years},
+                    {"annual_means", trend.annual_means}};
+      entry.update(KendallJson(trend.kendall));
+      entry["significant"] = trend.significant;
+      trends.push_back(entry);
+    }
+    const Json json = {
+        {"indicator", "ph1"},
+        {"selection", SelectionJson(context)},
+        {"periods", PeriodsJson(periods)},
+        {"transform", options.transform == LogTransform::kPlusOne ? "plus-one" : "half-minimum"},
+        {"kendall", options.seasonal_kendall ? "seasonal" : "annual"},
+        {"pairs", json_pairs},
+        {"trends", trends},
+        {"months", assessment.series.empty() ? Json::array() : MonthsJson(assessment.series[0])},
+        {"warnings", warnings}};
+    std::cout << json.dump(2) << "\n";
+    return;
+  }
+  if (arguments.csv) {
+    fmt::print(
+        "x,y,year,pi,points,inside,binomial_probability,chi_square,chi_square_p,"
+        "reference_points,qc_passed\n");
+    for (const Ph1PairResult& pair : result.pairs) {
+      const auto row = [&](const std::string& year, const PlanktonIndex& index) {
+        fmt::print("{},{},{},{},{},{},{},{},{},{},{}\n",
+                   pair.pair.x,
+                   pair.pair.y,
+                   year,
+                   CsvNumber(index.pi),
+                   index.points,
+                   index.inside,
+                   CsvNumber(index.binomial_probability),
+                   CsvNumber(index.chi_square),
+                   CsvNumber(index.chi_square_p),
+                   pair.reference.size(),
+                   pair.quality.passed ? "true" : "false");
+      };
+      row("all", pair.index);
+      for (const AnnualPlanktonIndex& year : pair.annual) {
+        row(std::to_string(year.year), year.index);
+      }
+    }
+    return;
+  }
+  fmt::print("PH1/FW5 lifeform pairs: {}\n", Describe(context));
+  fmt::print("reference {}-{}, comparison {}-{}\n\n",
+             periods.reference_first,
+             periods.reference_last,
+             periods.comparison_first,
+             periods.comparison_last);
+  fmt::print("{:<38} {:>6} {:>6} {:>6} {:>10} {:>9} {:>5} {}\n",
+             "PAIR",
+             "PI",
+             "COMP",
+             "INSIDE",
+             "BINOM-P",
+             "CHI-SQ",
+             "REF",
+             "QC");
+  for (const Ph1PairResult& pair : result.pairs) {
+    fmt::print("{:<38} {:>6} {:>6} {:>6} {:>10} {:>9} {:>5} {}\n",
+               pair.pair.x + "-" + pair.pair.y,
+               Text(pair.index.pi, 3),
+               pair.index.points,
+               pair.index.inside,
+               Text(pair.index.binomial_probability, 3),
+               Text(pair.index.chi_square, 4),
+               pair.reference.size(),
+               pair.envelope ? (pair.quality.passed ? "ok" : "failed") : "-");
+    std::string per_year;
+    for (const AnnualPlanktonIndex& year : pair.annual) {
+      per_year += fmt::format("  {} {}", year.year, Text(year.index.pi, 3));
+    }
+    if (!per_year.empty()) {
+      fmt::print("  PI per year:{}\n", per_year);
+    }
+  }
+  fmt::print("\nKendall trends of the annual means of log10 ({}):\n",
+             options.seasonal_kendall ? "seasonal test" : "annual test");
+  fmt::print("{:<22} {:>5} {:>6} {:>7} {:>7} {:>8} {:>10}  {}\n",
+             "LIFEFORM",
+             "YEARS",
+             "S",
+             "TAU",
+             "Z",
+             "P",
+             "SEN-SLOPE",
+             "");
+  for (const LifeformTrend& trend : result.trends) {
+    fmt::print("{:<22} {:>5} {:>6} {:>7} {:>7} {:>8} {:>10}  {}\n",
+               trend.lifeform,
+               trend.years.size(),
+               trend.kendall.s,
+               Text(trend.kendall.tau, 3),
+               Text(trend.kendall.z, 3),
+               Text(trend.kendall.p, 3),
+               Text(trend.kendall.sen_slope, 3),
+               trend.significant ? (trend.kendall.s > 0 ? "increase" : "decrease") : "");
+  }
+  PrintWarnings(warnings);
+}
+
+// ---- ph2 ----
+
+void Ph2Command(const IndicatorArguments& arguments) {
+  CheckPlotFolder(arguments.plot);
+  const Ph2Options options{.periods = Periods(arguments)};
+  Check(IsLifeformGroup(arguments.lifeform),
+        ErrorCode::kInvalidInput,
+        "--lifeform: unknown lifeform group '" + arguments.lifeform + "'");
+  const Context context = Observe(arguments);
+  const Ph2Assessment assessment = AssessPh2(context.observations, arguments.lifeform, options);
+  const Ph2Result& result = assessment.result;
+  WritePlot(arguments.plot, Ph2AnomalySvg(result, PlotTitle("PH2 " + arguments.lifeform, context)));
+  const std::vector<std::string> warnings = AllWarnings(context, result.warnings);
+  const AnomalyCounts& counts = result.comparison;
+  const AnomalyThresholds& limits = result.thresholds;
+
+  if (arguments.json) {
+    Json months = Json::array();
+    for (const Ph2Month& month : result.months) {
+      months.push_back({{"year", month.year},
+                        {"month", month.month},
+                        {"samples", month.samples},
+                        {"interpolated", month.interpolated},
+                        {"comparison", month.comparison},
+                        {"value", Number(month.value)},
+                        {"cycle", Number(month.cycle)},
+                        {"anomaly", Number(month.anomaly)},
+                        {"class", AnomalyClassName(month.change)},
+                        {"cumulative", Number(month.cumulative)}});
+    }
+    Json cycle = Json::array();
+    for (const double value : result.cycle) {
+      cycle.push_back(Number(value));
+    }
+    const Json json = {{"indicator", "ph2"},
+                       {"lifeform", arguments.lifeform},
+                       {"selection", SelectionJson(context)},
+                       {"periods", PeriodsJson(options.periods)},
+                       {"reference_years", result.reference_years},
+                       {"years_removed", result.years_removed},
+                       {"thresholds",
+                        {{"q2_5", Number(limits.q2_5)},
+                         {"q25", Number(limits.q25)},
+                         {"q75", Number(limits.q75)},
+                         {"q97_5", Number(limits.q97_5)},
+                         {"min", Number(limits.min)},
+                         {"max", Number(limits.max)}}},
+                       {"comparison",
+                        {{"months", counts.months},
+                         {"important_positive", counts.important_positive},
+                         {"important_negative", counts.important_negative},
+                         {"extreme_positive", counts.extreme_positive},
+                         {"extreme_negative", counts.extreme_negative},
+                         {"strong_positive", counts.strong_positive},
+                         {"strong_negative", counts.strong_negative},
+                         {"percent_important", Number(counts.percent_important)},
+                         {"percent_extreme", Number(counts.percent_extreme)},
+                         {"percent_strong", Number(counts.percent_strong)}}},
+                       {"t_test",
+                        {{"reference_mean", Number(result.t_test.mean_a)},
+                         {"comparison_mean", Number(result.t_test.mean_b)},
+                         {"t", Number(result.t_test.t)},
+                         {"df", Number(result.t_test.df)},
+                         {"p", Number(result.t_test.p)},
+                         {"significant", result.t_test_significant}}},
+                       {"f_test",
+                        {{"f", Number(result.f_test.f)},
+                         {"df_reference", Number(result.f_test.df_a)},
+                         {"df_comparison", Number(result.f_test.df_b)},
+                         {"p", Number(result.f_test.p)}}},
+                       {"sd_change_percent", Number(result.sd_change_percent)},
+                       {"trend", KendallJson(result.trend)},
+                       {"cycle", cycle},
+                       {"months", months},
+                       {"label_months", MonthsJson(assessment.series)},
+                       {"warnings", warnings}};
+    std::cout << json.dump(2) << "\n";
+    return;
+  }
+  if (arguments.csv) {
+    fmt::print("year,month,samples,interpolated,comparison,value,cycle,anomaly,class,cumulative\n");
+    for (const Ph2Month& month : result.months) {
+      fmt::print("{},{},{},{},{},{},{},{},{},{}\n",
+                 month.year,
+                 month.month,
+                 month.samples,
+                 month.interpolated ? "true" : "false",
+                 month.comparison ? "true" : "false",
+                 CsvNumber(month.value),
+                 CsvNumber(month.cycle),
+                 CsvNumber(month.anomaly),
+                 AnomalyClassName(month.change),
+                 CsvNumber(month.cumulative));
+    }
+    return;
+  }
+  fmt::print("PH2 anomalies of log10({} + 1): {}\n", arguments.lifeform, Describe(context));
+  fmt::print("reference {}-{} ({} years kept), comparison {}-{}\n\n",
+             options.periods.reference_first,
+             options.periods.reference_last,
+             result.reference_years,
+             options.periods.comparison_first,
+             options.periods.comparison_last);
+  fmt::print("thresholds (all anomalies)  2.5 %: {}  25 %: {}  75 %: {}  97.5 %: {}\n",
+             Text(limits.q2_5),
+             Text(limits.q25),
+             Text(limits.q75),
+             Text(limits.q97_5));
+  fmt::print("comparison months           {}\n", counts.months);
+  fmt::print("important anomalies         {} positive, {} negative ({} % of the months)\n",
+             counts.important_positive,
+             counts.important_negative,
+             Text(counts.percent_important, 3));
+  fmt::print("extreme anomalies           {} positive, {} negative ({} %)\n",
+             counts.extreme_positive,
+             counts.extreme_negative,
+             Text(counts.percent_extreme, 3));
+  fmt::print("Welch t test                t = {}, df = {}, p = {}{}\n",
+             Text(result.t_test.t),
+             Text(result.t_test.df),
+             Text(result.t_test.p, 3),
+             result.t_test_significant ? (result.t_test.t < 0 ? " (significant: comparison higher)"
+                                                              : " (significant: comparison lower)")
+                                       : "");
+  fmt::print("F test of variances         F = {}, p = {}\n",
+             Text(result.f_test.f),
+             Text(result.f_test.p, 3));
+  fmt::print("SD change                   {} %\n", Text(result.sd_change_percent, 3));
+  fmt::print("Kendall trend (annual)      S = {}, tau = {}, p = {}\n",
+             result.trend.s,
+             Text(result.trend.tau, 3),
+             Text(result.trend.p, 3));
+  PrintWarnings(warnings);
+}
+
+// ---- ph3 ----
+
+void Ph3Command(const IndicatorArguments& arguments) {
+  CheckPlotFolder(arguments.plot);
+  Ph3Options options{.permutations = arguments.permutations, .seed = arguments.seed};
+  if (!arguments.reference.empty()) {
+    options.first_year = ParseYearRange(arguments.reference, "--reference").first;
+  }
+  if (!arguments.comparison.empty()) {
+    options.last_year = ParseYearRange(arguments.comparison, "--comparison").second;
+  }
+  Check(IsLifeformGroup(arguments.lifeform),
+        ErrorCode::kInvalidInput,
+        "--lifeform: unknown lifeform group '" + arguments.lifeform + "'");
+  Check(options.permutations >= 0 && options.permutations <= 100000,
+        ErrorCode::kInvalidInput,
+        "--permutations: expected 0 to 100000, found " + std::to_string(options.permutations));
+  const Context context = Observe(arguments);
+  const Ph3Assessment assessment = AssessPh3(context.observations, arguments.lifeform, options);
+  const Ph3Result& result = assessment.result;
+  WritePlot(arguments.plot, Ph3IndexSvg(result, PlotTitle("PH3 " + arguments.lifeform, context)));
+  const std::vector<std::string> warnings = AllWarnings(context, result.warnings);
+
+  if (arguments.json) {
+    Json months = Json::array();
+    for (const Ph3Month& month : result.months) {
+      const DiversityIndices& indices = month.indices;
+      months.push_back({{"year", month.year},
+                        {"month", month.month},
+                        {"samples", month.samples},
+                        {"richness", indices.richness},
+                        {"abundance", indices.abundance},
+                        {"menhinick", Number(indices.menhinick)},
+                        {"margalef", Number(indices.margalef)},
+                        {"hulburt", Number(indices.hulburt)},
+                        {"shannon", Number(indices.shannon)},
+                        {"simpson", Number(indices.simpson)},
+                        {"gini", Number(indices.gini)},
+                        {"pielou", Number(indices.pielou)},
+                        {"patten", Number(month.patten)},
+                        {"bloom", month.bloom},
+                        {"dominant", month.dominant}});
+    }
+    Json years = Json::array();
+    for (const Ph3Year& year : result.years) {
+      Json ivi = Json::array();
+      for (const ImportanceValue& value : year.ivi) {
+        ivi.push_back({{"taxon", value.taxon},
+                       {"relative_density", value.relative_density},
+                       {"relative_frequency", value.relative_frequency},
+                       {"ivi", value.ivi}});
+      }
+      years.push_back({{"year", year.year},
+                       {"months", year.months},
+                       {"richness", Number(year.richness)},
+                       {"menhinick", Number(year.menhinick)},
+                       {"margalef", Number(year.margalef)},
+                       {"hulburt", Number(year.hulburt)},
+                       {"shannon", Number(year.shannon)},
+                       {"simpson", Number(year.simpson)},
+                       {"pielou", Number(year.pielou)},
+                       {"bloom_months", year.bloom_months},
+                       {"bloom_index", Number(year.bloom_index)},
+                       {"eqr_hulburt", Number(year.eqr_hulburt)},
+                       {"eqr_menhinick", Number(year.eqr_menhinick)},
+                       {"eqr_bloom", Number(year.eqr_bloom)},
+                       {"lcbd", Number(year.lcbd)},
+                       {"lcbd_p", Number(year.lcbd_p)},
+                       {"ivi", ivi}});
+    }
+    Json trends = Json::array();
+    for (const IndexTrend& trend : result.trends) {
+      Json entry = {{"index", trend.index}};
+      entry.update(KendallJson(trend.kendall));
+      trends.push_back(entry);
+    }
+    const Json json = {{"indicator", "ph3"},
+                       {"lifeform", arguments.lifeform},
+                       {"selection", SelectionJson(context)},
+                       {"first_year", result.years.empty() ? 0 : result.years.front().year},
+                       {"last_year", result.years.empty() ? 0 : result.years.back().year},
+                       {"taxa", result.taxa},
+                       {"qualifying_years", result.qualifying_years},
+                       {"qc_passed", result.qc_passed},
+                       {"months", months},
+                       {"years", years},
+                       {"trends", trends},
+                       {"warnings", warnings}};
+    std::cout << json.dump(2) << "\n";
+    return;
+  }
+  if (arguments.csv) {
+    fmt::print(
+        "year,month,samples,richness,abundance,menhinick,margalef,hulburt,shannon,simpson,"
+        "gini,pielou,patten,bloom,dominant\n");
+    for (const Ph3Month& month : result.months) {
+      const DiversityIndices& indices = month.indices;
+      fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                 month.year,
+                 month.month,
+                 month.samples,
+                 indices.richness,
+                 CsvNumber(indices.abundance),
+                 CsvNumber(indices.menhinick),
+                 CsvNumber(indices.margalef),
+                 CsvNumber(indices.hulburt),
+                 CsvNumber(indices.shannon),
+                 CsvNumber(indices.simpson),
+                 CsvNumber(indices.gini),
+                 CsvNumber(indices.pielou),
+                 CsvNumber(month.patten),
+                 month.bloom ? "true" : "false",
+                 month.dominant);
+    }
+    return;
+  }
+  fmt::print("PH3 diversity of {} ({} taxa): {}\n\n",
+             arguments.lifeform,
+             result.taxa.size(),
+             Describe(context));
+  fmt::print("{:<6} {:>6} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7} {:>6} {:>8} {:>8} {:>7} {:>7}\n",
+             "YEAR",
+             "MONTHS",
+             "RICHNESS",
+             "MENHINICK",
+             "HULBURT",
+             "SHANNON",
+             "SIMPSON",
+             "PIELOU",
+             "BLOOMS",
+             "EQR-MEN",
+             "EQR-HUL",
+             "LCBD",
+             "LCBD-P");
+  for (const Ph3Year& year : result.years) {
+    fmt::print("{:<6} {:>6} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7} {:>6} {:>8} {:>8} {:>7} {:>7}\n",
+               year.year,
+               year.months,
+               Text(year.richness, 3),
+               Text(year.menhinick),
+               Text(year.hulburt, 3),
+               Text(year.shannon),
+               Text(year.simpson),
+               Text(year.pielou),
+               year.bloom_months,
+               Text(year.eqr_menhinick, 3),
+               Text(year.eqr_hulburt, 3),
+               Text(year.lcbd, 3),
+               Text(year.lcbd_p, 3));
+    for (const ImportanceValue& value : year.ivi) {
+      fmt::print("       IVI {:<30} {:>7} (density {} %, frequency {} %)\n",
+                 value.taxon,
+                 Text(value.ivi, 4),
+                 Text(value.relative_density, 3),
+                 Text(value.relative_frequency, 3));
+    }
+  }
+  fmt::print("\nKendall trends of the annual means:\n");
+  for (const IndexTrend& trend : result.trends) {
+    fmt::print("{:<10} S = {:>4}, tau = {:>6}, p = {}\n",
+               trend.index,
+               trend.kendall.s,
+               Text(trend.kendall.tau, 3),
+               Text(trend.kendall.p, 3));
+  }
+  PrintWarnings(warnings);
+}
+
+// ---- series ----
+
+void SeriesCommand(const IndicatorArguments& arguments) {
+  const Context context = Observe(arguments);
+  int first = context.observations.first_year;
+  int last = context.observations.last_year;
+  if (!arguments.reference.empty()) {
+    first = ParseYearRange(arguments.reference, "--reference").first;
+  }
+  if (!arguments.comparison.empty()) {
+    last = ParseYearRange(arguments.comparison, "--comparison").second;
+  }
+  const std::vector<MonthlySeries> series = LifeformSeries(context.observations, first, last);
+  const std::vector<MonthlyPoint>& months = series.front().points;
+  if (arguments.json) {
+    Json rows = Json::array();
+    for (size_t i = 0; i < months.size(); ++i) {
+      Json groups = Json::object();
+      for (const MonthlySeries& one : series) {
+        groups[one.name] = Number(one.points[i].mean);
+      }
+      rows.push_back({{"year", months[i].year},
+                      {"month", months[i].month},
+                      {"samples", months[i].samples},
+                      {"predicted_share", Number(months[i].predicted_share)},
+                      {"lifeforms", groups}});
+    }
+    const Json json = {{"selection", SelectionJson(context)},
+                       {"months", rows},
+                       {"warnings", context.observations.warnings}};
+    std::cout << json.dump(2) << "\n";
+    return;
+  }
+  // CSV (the default: a table this wide is for spreadsheets).
+  std::string header = "year,month,samples,predicted_share";
+  for (const MonthlySeries& one : series) {
+    header += "," + one.name;
+  }
+  fmt::print("{}\n", header);
+  for (size_t i = 0; i < months.size(); ++i) {
+    std::string row = fmt::format("{},{},{},{}",
+                                  months[i].year,
+                                  months[i].month,
+                                  months[i].samples,
+                                  CsvNumber(months[i].predicted_share));
+    for (const MonthlySeries& one : series) {
+      row += "," + CsvNumber(one.points[i].mean);
+    }
+    fmt::print("{}\n", row);
+  }
+  for (const std::string& warning : context.observations.warnings) {
+    std::cerr << "warning: " << warning << "\n";
+  }
+}
+
+// The options every indicator shares.
+void AddCommonOptions(CLI::App& command,
+                      IndicatorArguments& arguments,
+                      bool periods_required,
+                      bool outputs) {
+  command.add_option("--station", arguments.station, "Only samples of this station (metadata)");
+  command.add_option(
+      "--area", arguments.area, "Only samples of this assessment area (metadata water_body)");
+  auto* reference =
+      command.add_option("--reference", arguments.reference, "Reference period, e.g. 2015-2020");
+  auto* comparison = command.add_option(
+      "--comparison",
+      arguments.comparison,
+      "Comparison (assessment) period, e.g. 2021-2025; must not overlap the reference");
+  if (periods_required) {
+    reference->required();
+    comparison->required();
+  }
+  command
+      .add_option("--value",
+                  arguments.value,
+                  "What the series follow: cells_per_l (default), cells (counted, not per "
+                  "litre), biovolume (um3/L) or carbon (ug C/L)")
+      ->check(CLI::IsMember({"cells_per_l", "cells", "biovolume", "carbon"}));
+  command.add_flag("--predictions",
+                   arguments.predictions,
+                   "Also count model predictions where a particle has no validated label");
+  command.add_option("--model-id",
+                     arguments.model_id,
+                     "With --predictions: this model's predictions (default: each sample's "
+                     "newest)");
+  command.add_option("--taxonomy", arguments.taxonomy, "Taxonomy TSV (default: the built-in one)");
+  auto* json = command.add_flag("--json", arguments.json, "Print JSON");
+  if (outputs) {
+    command.add_flag("--csv", arguments.csv, "Print CSV")->excludes(json);
+    command.add_option("--plot", arguments.plot, "Also write the plot to this SVG file");
+  }
+  AddStoreOption(command, arguments.store);
+}
+
+}  // namespace
+
+void AddIndicatorCommands(CLI::App& app) {
+  auto arguments = std::make_shared<IndicatorArguments>();
+  CLI::App* indicators =
+      app.add_subcommand("indicators",
+                         "OSPAR pelagic-habitat indicators PH1/FW5, PH2, PH3 of a station or area "
+                         "(docs/indicators.md)");
+  indicators->require_subcommand(1);
+
+  CLI::App* ph1 = indicators->add_subcommand(
+      "ph1",
+      "PH1/FW5 lifeform pairs: Plankton Index against the reference envelope, Kendall "
+      "trends");
+  AddCommonOptions(*ph1, *arguments, true, true);
+  ph1->add_option("--lifeforms",
+                  arguments->lifeform_pairs,
+                  "Lifeform pair X-Y, repeatable (default: diatom-dinoflagellate, "
+                  "tychopelagic_diatoms-pelagic_diatoms, lg_phyto-sm_phyto)");
+  ph1->add_option("--transform",
+                  arguments->transform,
+                  "half-minimum (PLET method 1, default) or plus-one (log10(x + 1))")
+      ->check(CLI::IsMember({"half-minimum", "plus-one"}));
+  ph1->add_flag("--seasonal", arguments->seasonal, "Seasonal Kendall test by calendar month");
+  ph1->add_option("--seed", arguments->seed, "Seed of the envelope's jitter (default 1)");
+  ph1->callback([arguments] { Ph1Command(*arguments); });
+
+  CLI::App* ph2 = indicators->add_subcommand(
+      "ph2", "PH2 biomass/abundance: monthly anomalies against the reference climatology");
+  AddCommonOptions(*ph2, *arguments, true, true);
+  ph2->add_option("--lifeform",
+                  arguments->lifeform,
+                  "Lifeform group of the series (default: phytoplankton, the total)");
+  ph2->callback([arguments] { Ph2Command(*arguments); });
+
+  CLI::App* ph3 = indicators->add_subcommand(
+      "ph3",
+      "PH3 diversity: Menhinick, Hulburt, Shannon, Simpson, Pielou, blooms, EQR, LCBD, IVI "
+      "(period: start of --reference to end of --comparison, default every year)");
+  AddCommonOptions(*ph3, *arguments, false, true);
+  ph3->add_option("--lifeform",
+                  arguments->lifeform,
+                  "Lifeform group whose taxa are counted (default: phytoplankton)");
+  ph3->add_option("--permutations", arguments->permutations, "LCBD permutation test (default 999)");
+  ph3->add_option("--seed", arguments->seed, "Seed of the permutations (default 1)");
+  ph3->callback([arguments] { Ph3Command(*arguments); });
+
+  CLI::App* series = indicators->add_subcommand(
+      "series",
+      "Monthly means of every lifeform group as CSV (or --json), with samples and the share of "
+      "predicted labels");
+  AddCommonOptions(*series, *arguments, false, false);
+  series->callback([arguments] { SeriesCommand(*arguments); });
+}
+
+}  // namespace phytoflow
