@@ -38,7 +38,7 @@ check "ph1: chi-square matches PI" json_check "$work/ph1.json" \
 check "ph1: Kendall trend of the dinoflagellates is a significant increase, the diatoms' is not" json_check "$work/ph1.json" \
   "[(t['s'],t['significant']) for t in j['trends'] if t['lifeform']=='dinoflagellate']==[(28,True)] and [t['significant'] for t in j['trends'] if t['lifeform']=='diatom']==[False]"
 check "ph1: validated labels only, none predicted" json_check "$work/ph1.json" \
-  "j['selection']['labels']=='validated' and j['selection']['predicted_share']==0 and j['selection']['samples']==192 and len(j['months'])==96"
+  "j['selection']['labels']=='validated' and j['selection']['predicted_share']==0 and j['selection']['samples']==192 and sorted(j['months'])==sorted(['diatom','dinoflagellate','tychopelagic_diatoms','pelagic_diatoms','lg_phyto','sm_phyto']) and all(len(m)==96 and m[0]['samples']==2 for m in j['months'].values())"
 check "ph1: the envelope plot has an outer and an inner envelope per pair" \
   "$python" -c "import sys; s=open(sys.argv[1]).read(); sys.exit(0 if s.startswith('<?xml') and s.count('<polygon')==6 and s.rstrip().endswith('</svg>') else 1)" "$work/ph1.svg"
 
@@ -94,6 +94,18 @@ ok = ok and rows[0]['year'] == '2015' and rows[0]['month'] == '1' and rows[0]['s
 ok = ok and abs(float(rows[0]['diatom']) - diatoms * 1000) < 1e-6 and float(rows[0]['predicted_share']) == 0
 sys.exit(0 if ok else 1)
 PY
+
+# The periods in either order: PH3 and the series cover 2015–2022 when the comparison period
+# comes first; --value takes the names the output prints too.
+expect_exit 0 "indicators series with the comparison period first" "$phytoflow" indicators series \
+  --station W02 --reference 2021-2022 --comparison 2015-2016 --value carbon_ug_per_l --json --store "$store"
+check "series: 2015-2022 in carbon" json_check "$work/out" \
+  "len(j['months'])==96 and j['months'][0]['year']==2015 and j['months'][-1]['year']==2022 and j['selection']['value']=='carbon_ug_per_l'"
+expect_exit 0 "indicators ph3 with the comparison period first" "$phytoflow" indicators ph3 \
+  --station W01 --value cells --reference 2021-2022 --comparison 2015-2016 --permutations 9 --json --store "$store"
+check "ph3: 2015-2022, every year assessed" json_check "$work/out" \
+  "(j['first_year'],j['last_year'])==(2015,2022) and len(j['years'])==8 and all(y['assessed'] for y in j['years'])"
+expect_exit 3 "an unknown --value" "$phytoflow" indicators series --value litres --store "$store"
 
 # Errors: the documented exit codes, and messages that say what to do (malformed periods and
 # pairs are unit-tested in products/indicators_test).

@@ -3,7 +3,10 @@
 # shown once and stored hashed, settings come from flags > environment > config file, the
 # server answers on a free port with the JSON error shape, checks roles, revalidates images,
 # predicts a real VLIZ image with the default model (when built with LibTorch), refuses a token
-# revoked while it runs, logs each request, and stops cleanly on SIGTERM.
+# revoked while it runs, logs each request, and stops cleanly on SIGTERM. Then uploads and
+# background jobs across restarts: a server killed with -9 while an ingest job runs queues that
+# job again at the next start and runs the queued ones; a job interrupted on its last attempt
+# fails; an upload over --max-upload-mb is refused before its body is sent.
 #   tests/cli/serve_cli_test.sh PATH/TO/phytoflow
 set -uo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
@@ -34,6 +37,9 @@ cat >"$work/serve.json" <<EOF
 {"store": "$store", "public_read": true, "port": 1, "threads": 8}
 EOF
 expect_exit 3 "bad config value" "$phytoflow" serve --config "$work/serve.json" --threads 0
+expect_exit 3 "job workers from 1 to 64" "$phytoflow" serve --config "$work/serve.json" --job-workers 0
+PHYTOFLOW_MAX_UNPACKED_MB=none expect_exit 3 "max_unpacked_mb from the environment must be a number" \
+  "$phytoflow" serve --config "$work/serve.json"
 PHYTOFLOW_PUBLIC_READ=false "$phytoflow" serve --config "$work/serve.json" --port 0 \
   >"$work/serve.out" 2>"$work/serve.err" &
 server=$!  # the server process itself, so that SIGTERM reaches it
@@ -98,5 +104,92 @@ wait "$server"
 check "serve exits 0 after SIGTERM" test $? -eq 0
 check "serve says it stopped" grep -q "phytoflow: stopped" "$work/serve.err"
 check "nothing listens any more" test "$(get "$base/healthz")" = 000
+
+# ---------------------------------------------------------------------------------------------
+# Uploads and jobs across restarts, on a store of their own with one job worker.
+jobs_store="$work/jobs.db"
+state_db="$jobs_store.service.db"
+uploads="$state_db.uploads"
+"$phytoflow" token create --role admin --name ada --store "$jobs_store" >"$work/admin" 2>/dev/null
+admin=$(cat "$work/admin")
+auth=(-H "Authorization: Bearer $admin")
+"$python" -c "import shutil,sys; shutil.make_archive(sys.argv[1], 'zip', root_dir=sys.argv[2], base_dir=sys.argv[3])" \
+  "$work/export" "$example" "$run"
+
+start_serve() {  # extra flags...; sets server, base
+  "$phytoflow" serve --store "$jobs_store" --port 0 --job-workers 1 --no-access-log "$@" \
+    >"$work/jobs.out" 2>"$work/jobs.err" &
+  server=$!
+  port=""
+  for _ in $(seq 1 300); do
+    port=$(grep -oE 'on http://127\.0\.0\.1:[0-9]+' "$work/jobs.err" 2>/dev/null | grep -oE '[0-9]+$')
+    [[ -n "$port" ]] && break
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.2
+  done
+  base="http://127.0.0.1:$port"
+  check "jobs server listens ($(head -c 300 "$work/jobs.err"))" test -n "$port"
+}
+job_states() {  # what the service state holds, read behind the server's back: "id state attempts"
+  "$python" -c "import sqlite3,sys
+for row in sqlite3.connect(sys.argv[1]).execute('SELECT id, state, attempts FROM jobs ORDER BY id'):
+    print(*row)" "$state_db"
+}
+
+start_serve
+for idx in 1 2 3; do
+  check "upload $idx: 202" test "$(get "${auth[@]}" -F "file=@$work/export.zip" -F replace=true "$base/api/v1/uploads")" = 202
+done
+check "the upload answers with its ingest job" json_body "j['kind']=='ingest' and j['id']==3 and j['params']['file']=='export.zip'"
+# kill -9 as soon as a job runs: it is interrupted in the middle of writing a run.
+for _ in $(seq 1 600); do
+  get "${auth[@]}" "$base/api/v1/jobs?state=running" >/dev/null
+  json_body "j['total']>0" && break
+  sleep 0.05
+done
+kill -9 "$server"
+wait "$server" 2>/dev/null
+job_states >"$work/at-kill"
+running=$(awk '$2=="running" {print $1}' "$work/at-kill")
+queued=$(awk '$2=="queued" {print $1}' "$work/at-kill")
+check "a job was running at the kill ($(tr '\n' ';' <"$work/at-kill"))" test -n "$running"
+
+start_serve
+for _ in $(seq 1 1200); do
+  get "${auth[@]}" "$base/api/v1/jobs" >/dev/null
+  json_body "all(x['state'] not in ('queued','running') for x in j['jobs'])" && break
+  sleep 0.1
+done
+check "after the restart every job succeeded" json_body "j['total']==3 and all(x['state']=='succeeded' for x in j['jobs'])"
+for id in $running; do
+  check "job $id, interrupted, ran again (attempt 2)" test "$(get "${auth[@]}" "$base/api/v1/jobs/$id")" = 200
+  check "job $id has 2 attempts" json_body "j['attempts']==2"
+  get "${auth[@]}" "$base/api/v1/jobs/$id/log" >/dev/null
+  check "job $id log says it was queued again" grep -q "interrupted by a restart; queued again" "$work/body"
+done
+for id in $queued; do
+  get "${auth[@]}" "$base/api/v1/jobs/$id" >/dev/null
+  check "job $id, queued at the kill, ran once" json_body "j['attempts']==1 and j['state']=='succeeded'"
+done
+check "the sample is stored once, whole" test "$(get "${auth[@]}" "$base/api/v1/samples")" = 200
+check "one sample of 1000 particles after the restart" json_body "j['total']==1 and j['samples'][0]['particles']==1000"
+kill -TERM "$server"
+wait "$server"
+check "jobs server exits 0 after SIGTERM" test $? -eq 0
+check "no upload left behind" test -z "$(ls -A "$uploads")"
+
+# A job interrupted on its second attempt (as a second kill would leave it) fails at the next
+# start; an upload over --max-upload-mb 1 is refused (curl asks with Expect: 100-continue first).
+"$python" -c "import sqlite3,sys
+db = sqlite3.connect(sys.argv[1])
+db.execute(\"INSERT INTO jobs (kind, state, params, attempts, created_by, created_at) VALUES ('export', 'running', '{}', 2, 'ada', '2026-01-01T00:00:00Z')\")
+db.commit()" "$state_db"
+start_serve --max-upload-mb 1
+check "interrupted twice: job 4" test "$(get "${auth[@]}" "$base/api/v1/jobs/4")" = 200
+check "job 4 failed, interrupted by a restart" json_body "j['state']=='failed' and j['error']=='interrupted by a restart' and j['attempts']==2"
+check "an upload over --max-upload-mb: 413" test "$(get "${auth[@]}" -F "file=@$work/export.zip" "$base/api/v1/uploads")" = 413
+check "413 in the error shape" json_body "j['error']['code']=='payload_too_large'"
+kill -TERM "$server"
+wait "$server"
 
 finish

@@ -424,6 +424,19 @@ TEST_P(StoreContract, ScanReturnsParticlesByNumber) {
   EXPECT_EQ(numbers, (std::vector<int64_t>{1, 2, 7}));
 }
 
+TEST_P(StoreContract, ScanSkipsMeasurementsWhenAskedTo) {
+  const Sample sample = MakeFullSample("s");
+  const std::vector<Particle> particles = MakeParticles();
+  WriteSample(*store_, sample, particles, {});
+  std::vector<Particle> expected = ReadParticles(*store_, sample.id, {});
+  ASSERT_FALSE(expected.at(0).measurements.empty());
+  for (Particle& particle : expected) {
+    particle.measurements.clear();
+  }
+  EXPECT_EQ(Comparable(ReadParticles(*store_, sample.id, {.measurements = false})),
+            Comparable(expected));
+}
+
 TEST_P(StoreContract, ScanReadsOnlyTheParticlesOfANumberRange) {
   const Sample sample = MakeFullSample("s");
   const std::vector<Particle> particles = MakeParticles();  // numbers 1, 2, 7

@@ -54,14 +54,15 @@ Observations ObserveSamples(const Store& store, const IndicatorQuery& query) {
       without_time.push_back(sample.id);
       continue;
     }
-    if (query.value != SeriesValue::kCells && !sample.volume_imaged_ml) {
+    // A volume of 0 (or NaN) gives no value per litre either: left out, not silently NaN.
+    if (query.value != SeriesValue::kCells && !(sample.volume_imaged_ml.value_or(0) > 0)) {
       without_volume.push_back(sample.id);
       continue;
     }
     std::vector<Particle> particles;
-    store.ScanParticles(sample.id, ParticleScan{}, [&](const Particle& particle) {
-      particles.push_back(particle);
-    });
+    store.ScanParticles(sample.id,
+                        ParticleScan{.measurements = false},
+                        [&](const Particle& particle) { particles.push_back(particle); });
     std::vector<int64_t> numbers;
     numbers.reserve(particles.size());
     for (const Particle& particle : particles) {
@@ -90,8 +91,8 @@ Observations ObserveSamples(const Store& store, const IndicatorQuery& query) {
   }
   if (!without_volume.empty()) {
     observations.warnings.push_back(std::to_string(without_volume.size()) +
-                                    " samples without an imaged volume left out (no value per "
-                                    "litre; --value cells counts them): " +
+                                    " samples without a positive imaged volume left out (no "
+                                    "value per litre; --value cells counts them): " +
                                     NameSome(without_volume));
   }
   Check(!observations.samples.empty(),
@@ -133,6 +134,16 @@ Ph1Assessment AssessPh1(const Observations& observations,
     }
   }
   assessment.result = ComputePh1(assessment.series, pairs, options);
+  assessment.options = options;
+  assessment.warnings = observations.warnings;
+  const Ph1Result& result = assessment.result;
+  assessment.warnings.insert(
+      assessment.warnings.end(), result.warnings.begin(), result.warnings.end());
+  for (const Ph1PairResult& pair : result.pairs) {
+    for (const std::string& warning : pair.warnings) {
+      assessment.warnings.push_back(pair.pair.x + "-" + pair.pair.y + ": " + warning);
+    }
+  }
   return assessment;
 }
 
@@ -140,13 +151,17 @@ Ph2Assessment AssessPh2(const Observations& observations,
                         std::string_view group,
                         const Ph2Options& options) {
   options.periods.Validate();
-  Ph2Assessment assessment;
+  Ph2Assessment assessment{.lifeform = std::string(group), .options = options};
   assessment.series = MonthlyMeans(observations.samples,
                                    SeriesOf::kGroup,
                                    group,
                                    options.periods.FirstYear(),
                                    options.periods.LastYear());
   assessment.result = ComputePh2(assessment.series, options);
+  assessment.warnings = observations.warnings;
+  assessment.warnings.insert(assessment.warnings.end(),
+                             assessment.result.warnings.begin(),
+                             assessment.result.warnings.end());
   return assessment;
 }
 
@@ -158,7 +173,7 @@ Ph3Assessment AssessPh3(const Observations& observations,
         "unknown lifeform group '" + std::string(group) + "'");
   options.first_year = options.first_year == 0 ? observations.first_year : options.first_year;
   options.last_year = options.last_year == 0 ? observations.last_year : options.last_year;
-  Ph3Assessment assessment;
+  Ph3Assessment assessment{.lifeform = std::string(group), .options = options};
   // The taxa seen in the period: a taxon never seen adds nothing to any index.
   std::vector<SampleObservation> in_period;
   for (const SampleObservation& sample : observations.samples) {
@@ -171,7 +186,19 @@ Ph3Assessment AssessPh3(const Observations& observations,
         observations.samples, SeriesOf::kTaxon, taxon, options.first_year, options.last_year));
   }
   assessment.result = ComputePh3(assessment.series, options);
+  assessment.warnings = observations.warnings;
+  assessment.warnings.insert(assessment.warnings.end(),
+                             assessment.result.warnings.begin(),
+                             assessment.result.warnings.end());
   return assessment;
+}
+
+std::string IndicatorPlotTitle(std::string_view indicator, const IndicatorQuery& query) {
+  std::string where;
+  where += query.station.empty() ? "" : " station " + query.station;
+  where += query.area.empty() ? "" : " area " + query.area;
+  return std::string(indicator) + (where.empty() ? std::string(" all samples") : where) + " (" +
+         std::string(SeriesValueName(query.value)) + ")";
 }
 
 }  // namespace phytoflow

@@ -46,8 +46,8 @@ struct Observations {
 };
 
 // Observes every stored sample of the station and area. A sample without a sampling time
-// (sampled_at), or without an imaged volume when the value is per litre, is left out with a
-// warning. Throws Error{kNotFound} when no stored sample has the station and area, and
+// (sampled_at), or without a positive imaged volume when the value is per litre, is left out with
+// a warning. Throws Error{kNotFound} when no stored sample has the station and area, and
 // Error{kInvalidInput} when none of them can be observed (the message says why).
 Observations ObserveSamples(const Store& store, const IndicatorQuery& query);
 
@@ -60,6 +60,10 @@ std::vector<MonthlySeries> LifeformSeries(const Observations& observations,
 struct Ph1Assessment {
   Ph1Result result;
   std::vector<MonthlySeries> series;  // the lifeforms of the pairs, raw monthly means
+  Ph1Options options;                 // as given
+  // Every warning: the observations' (samples left out), the result's, then each pair's
+  // prefixed with "X-Y: ".
+  std::vector<std::string> warnings;
 };
 // PH1/FW5 of the observations (ComputePh1) for the pairs over the options' periods.
 Ph1Assessment AssessPh1(const Observations& observations,
@@ -67,8 +71,11 @@ Ph1Assessment AssessPh1(const Observations& observations,
                         const Ph1Options& options);
 
 struct Ph2Assessment {
+  std::string lifeform;
   Ph2Result result;
-  MonthlySeries series;  // the group's raw monthly means
+  MonthlySeries series;               // the group's raw monthly means
+  Ph2Options options;                 // as given
+  std::vector<std::string> warnings;  // the observations', then the result's
 };
 // PH2 of one lifeform group (ComputePh2), e.g. "phytoplankton" for the total.
 Ph2Assessment AssessPh2(const Observations& observations,
@@ -76,13 +83,20 @@ Ph2Assessment AssessPh2(const Observations& observations,
                         const Ph2Options& options);
 
 struct Ph3Assessment {
+  std::string lifeform;
   Ph3Result result;
   std::vector<MonthlySeries> series;  // one per taxon of the group seen in the period
+  Ph3Options options;                 // with the years filled in
+  std::vector<std::string> warnings;  // the observations', then the result's
 };
 // PH3 of the taxa of one lifeform group (ComputePh3). first_year or last_year 0 in `options`
 // stand for the first or last year of the observations.
 Ph3Assessment AssessPh3(const Observations& observations,
                         std::string_view group,
                         Ph3Options options);
+
+// The title of an indicator's plot: "PH1/FW5 station W08 (cells_per_l)", "PH2 diatom all samples
+// (carbon_ug_per_l)".
+std::string IndicatorPlotTitle(std::string_view indicator, const IndicatorQuery& query);
 
 }  // namespace phytoflow

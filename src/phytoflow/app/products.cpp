@@ -15,7 +15,7 @@ SampleComposition ComposeSample(const Store& store,
   std::vector<Particle> particles;
   particles.reserve(static_cast<size_t>(std::max<int64_t>(sample->particle_count, 0)));
   store.ScanParticles(sample_id,
-                      ParticleScan{.images = false, .outlines = false},
+                      ParticleScan{.measurements = false},
                       [&](const Particle& particle) { particles.push_back(particle); });
   std::vector<int64_t> numbers;
   numbers.reserve(particles.size());

@@ -3,6 +3,7 @@
 
 #include "phytoflow/app/indicators.h"
 #include "phytoflow/cli/commands.h"
+#include "phytoflow/cli/json_output.h"
 #include "phytoflow/core/error.h"
 #include "phytoflow/products/indicator_plots.h"
 
@@ -11,15 +12,16 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <optional>
+#include <tuple>
+#include <utility>
 
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 
 namespace phytoflow {
 namespace {
 
 namespace fs = std::filesystem;
-using Json = nlohmann::ordered_json;  // keys in the documented order
 
 struct IndicatorArguments {
   std::string store;
@@ -55,10 +57,11 @@ Context Observe(const IndicatorArguments& arguments) {
     context.loaded_taxonomy = LoadTaxonomy(arguments.taxonomy);
   }
   const std::optional<SeriesValue> value = ParseSeriesValue(arguments.value);
-  Check(
-      value.has_value(),
-      ErrorCode::kInvalidInput,
-      "--value: expected cells_per_l, cells, biovolume or carbon, found '" + arguments.value + "'");
+  Check(value.has_value(),
+        ErrorCode::kInvalidInput,
+        "--value: expected cells_per_l, cells, biovolume (biovolume_um3_per_l) or carbon "
+        "(carbon_ug_per_l), found '" +
+            arguments.value + "'");
   context.query = {
       .taxonomy = context.loaded_taxonomy ? &*context.loaded_taxonomy : &DefaultTaxonomy(),
       .station = arguments.station,
@@ -83,11 +86,6 @@ AssessmentPeriods Periods(const IndicatorArguments& arguments) {
       reference_first, reference_last, comparison_first, comparison_last};
   periods.Validate();
   return periods;
-}
-
-// A JSON number, or null for NaN and infinities.
-Json Number(double value) {
-  return std::isfinite(value) ? Json(value) : Json(nullptr);
 }
 
 std::string Text(double value, int digits = 4) {
@@ -120,84 +118,19 @@ std::string Describe(const Context& context) {
                    : 0.0));
 }
 
-std::string PlotTitle(std::string_view indicator, const Context& context) {
-  const IndicatorQuery& query = context.query;
-  std::string where;
-  where += query.station.empty() ? "" : " station " + query.station;
-  where += query.area.empty() ? "" : " area " + query.area;
-  return fmt::format("{}{} ({})",
-                     indicator,
-                     where.empty() ? std::string(" all samples") : where,
-                     SeriesValueName(query.value));
-}
-
-Json SelectionJson(const Context& context) {
-  const IndicatorQuery& query = context.query;
-  const Observations& observations = context.observations;
-  return Json{{"station", query.station.empty() ? Json(nullptr) : Json(query.station)},
-              {"area", query.area.empty() ? Json(nullptr) : Json(query.area)},
-              {"value", SeriesValueName(query.value)},
-              {"labels", query.include_predictions ? "validated+predicted" : "validated"},
-              {"samples", observations.samples.size()},
-              {"first_year", observations.first_year},
-              {"last_year", observations.last_year},
-              {"predicted_share", Number(Share(observations.predicted, observations.labelled))}};
-}
-
-Json PeriodsJson(const AssessmentPeriods& periods) {
-  return Json{{"reference", {periods.reference_first, periods.reference_last}},
-              {"comparison", {periods.comparison_first, periods.comparison_last}}};
-}
-
-// The months of a series with their samples and share of model labels.
-Json MonthsJson(const MonthlySeries& series) {
-  Json months = Json::array();
-  for (const MonthlyPoint& point : series.points) {
-    months.push_back({{"year", point.year},
-                      {"month", point.month},
-                      {"samples", point.samples},
-                      {"predicted_share", Number(point.predicted_share)}});
-  }
-  return months;
-}
-
-Json KendallJson(const KendallTrend& trend) {
-  return Json{{"n", trend.n},
-              {"s", trend.s},
-              {"variance", trend.variance},
-              {"z", Number(trend.z)},
-              {"p", Number(trend.p)},
-              {"tau", Number(trend.tau)},
-              {"sen_slope", Number(trend.sen_slope)}};
-}
-
-Json IndexJson(const PlanktonIndex& index) {
-  return Json{{"pi", Number(index.pi)},
-              {"points", index.points},
-              {"inside", index.inside},
-              {"binomial_probability", Number(index.binomial_probability)},
-              {"chi_square", Number(index.chi_square)},
-              {"chi_square_p", Number(index.chi_square_p)}};
-}
-
-Json PointsJson(const std::vector<Point2>& points) {
-  Json array = Json::array();
-  for (const Point2& point : points) {
-    array.push_back({point.x, point.y});
-  }
-  return array;
-}
-
-Json Ph1PointsJson(const std::vector<Ph1Point>& points) {
-  Json array = Json::array();
-  for (const Ph1Point& point : points) {
-    array.push_back({{"year", point.year},
-                     {"month", point.month},
-                     {"samples", point.samples},
-                     {"x", point.x},
-                     {"y", point.y}});
-  }
-  return array;
+// The years of PH3 and `series`: from the earliest to the latest year of --reference and
+// --comparison, whichever comes first; `otherwise` without either.
+std::pair<int, int> YearSpan(const IndicatorArguments& arguments, std::pair<int, int> otherwise) {
+  const auto range = [](const std::string& text,
+                        std::string_view option) -> std::optional<std::pair<int, int>> {
+    if (text.empty()) {
+      return std::nullopt;
+    }
+    return ParseYearRange(text, option);
+  };
+  return PeriodSpan(range(arguments.reference, "--reference"),
+                    range(arguments.comparison, "--comparison"),
+                    otherwise);
 }
 
 // Checked before the samples are read, so that a typo costs no time.
@@ -217,16 +150,14 @@ void WritePlot(const std::string& path, const std::string& svg) {
   Check(static_cast<bool>(out), ErrorCode::kUnavailable, "--plot: cannot write " + path);
 }
 
+void PrintJson(const nlohmann::ordered_json& json) {
+  std::cout << json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+}
+
 void PrintWarnings(const std::vector<std::string>& warnings) {
   for (const std::string& warning : warnings) {
     fmt::print("warning: {}\n", warning);
   }
-}
-
-std::vector<std::string> AllWarnings(const Context& context, const std::vector<std::string>& more) {
-  std::vector<std::string> warnings = context.observations.warnings;
-  warnings.insert(warnings.end(), more.begin(), more.end());
-  return warnings;
 }
 
 // ---- ph1 ----
@@ -242,69 +173,17 @@ void Ph1Command(const IndicatorArguments& arguments) {
     pairs = DefaultLifeformPairs();
   }
   const Ph1Options options{.periods = periods,
-                           .transform = arguments.transform == "plus-one"
-                                            ? LogTransform::kPlusOne
-                                            : LogTransform::kHalfMinimum,
+                           .transform = *ParseLogTransform(arguments.transform),
                            .seed = arguments.seed,
                            .seasonal_kendall = arguments.seasonal};
   const Context context = Observe(arguments);
   const Ph1Assessment assessment = AssessPh1(context.observations, pairs, options);
   const Ph1Result& result = assessment.result;
-  WritePlot(arguments.plot, Ph1EnvelopeSvg(result, PlotTitle("PH1/FW5", context)));
-  std::vector<std::string> warnings = result.warnings;
-  for (const Ph1PairResult& pair : result.pairs) {
-    for (const std::string& warning : pair.warnings) {
-      warnings.push_back(pair.pair.x + "-" + pair.pair.y + ": " + warning);
-    }
-  }
-  warnings = AllWarnings(context, warnings);
+  WritePlot(arguments.plot, Ph1EnvelopeSvg(result, IndicatorPlotTitle("PH1/FW5", context.query)));
+  const std::vector<std::string>& warnings = assessment.warnings;
 
   if (arguments.json) {
-    Json json_pairs = Json::array();
-    for (const Ph1PairResult& pair : result.pairs) {
-      Json annual = Json::array();
-      for (const AnnualPlanktonIndex& year : pair.annual) {
-        Json entry = {{"year", year.year}};
-        entry.update(IndexJson(year.index));
-        annual.push_back(entry);
-      }
-      Json entry = {{"x", pair.pair.x}, {"y", pair.pair.y}};
-      entry.update(IndexJson(pair.index));
-      entry["reference_points"] = pair.reference.size();
-      entry["quality"] = {{"years", pair.quality.years},
-                          {"months", pair.quality.months},
-                          {"calendar_months", pair.quality.calendar_months_ok},
-                          {"passed", pair.quality.passed}};
-      entry["envelope"] = pair.envelope ? Json{{"outer", PointsJson(pair.envelope->outer)},
-                                               {"inner", PointsJson(pair.envelope->inner)},
-                                               {"kept_points", pair.envelope->kept_points}}
-                                        : Json(nullptr);
-      entry["annual"] = annual;
-      entry["reference"] = Ph1PointsJson(pair.reference);
-      entry["comparison"] = Ph1PointsJson(pair.comparison);
-      entry["warnings"] = pair.warnings;
-      json_pairs.push_back(entry);
-    }
-    Json trends = Json::array();
-    for (const LifeformTrend& trend : result.trends) {
-      Json entry = {{"lifeform", trend.lifeform},
-                    {"years", trend.years},
-                    {"annual_means", trend.annual_means}};
-      entry.update(KendallJson(trend.kendall));
-      entry["significant"] = trend.significant;
-      trends.push_back(entry);
-    }
-    const Json json = {
-        {"indicator", "ph1"},
-        {"selection", SelectionJson(context)},
-        {"periods", PeriodsJson(periods)},
-        {"transform", options.transform == LogTransform::kPlusOne ? "plus-one" : "half-minimum"},
-        {"kendall", options.seasonal_kendall ? "seasonal" : "annual"},
-        {"pairs", json_pairs},
-        {"trends", trends},
-        {"months", assessment.series.empty() ? Json::array() : MonthsJson(assessment.series[0])},
-        {"warnings", warnings}};
-    std::cout << json.dump(2) << "\n";
+    PrintJson(Ph1Json(context.query, context.observations, assessment));
     return;
   }
   if (arguments.csv) {
@@ -402,72 +281,14 @@ void Ph2Command(const IndicatorArguments& arguments) {
   const Context context = Observe(arguments);
   const Ph2Assessment assessment = AssessPh2(context.observations, arguments.lifeform, options);
   const Ph2Result& result = assessment.result;
-  WritePlot(arguments.plot, Ph2AnomalySvg(result, PlotTitle("PH2 " + arguments.lifeform, context)));
-  const std::vector<std::string> warnings = AllWarnings(context, result.warnings);
+  WritePlot(arguments.plot,
+            Ph2AnomalySvg(result, IndicatorPlotTitle("PH2 " + arguments.lifeform, context.query)));
+  const std::vector<std::string>& warnings = assessment.warnings;
   const AnomalyCounts& counts = result.comparison;
   const AnomalyThresholds& limits = result.thresholds;
 
   if (arguments.json) {
-    Json months = Json::array();
-    for (const Ph2Month& month : result.months) {
-      months.push_back({{"year", month.year},
-                        {"month", month.month},
-                        {"samples", month.samples},
-                        {"interpolated", month.interpolated},
-                        {"comparison", month.comparison},
-                        {"value", Number(month.value)},
-                        {"cycle", Number(month.cycle)},
-                        {"anomaly", Number(month.anomaly)},
-                        {"class", AnomalyClassName(month.change)},
-                        {"cumulative", Number(month.cumulative)}});
-    }
-    Json cycle = Json::array();
-    for (const double value : result.cycle) {
-      cycle.push_back(Number(value));
-    }
-    const Json json = {{"indicator", "ph2"},
-                       {"lifeform", arguments.lifeform},
-                       {"selection", SelectionJson(context)},
-                       {"periods", PeriodsJson(options.periods)},
-                       {"reference_years", result.reference_years},
-                       {"years_removed", result.years_removed},
-                       {"thresholds",
-                        {{"q2_5", Number(limits.q2_5)},
-                         {"q25", Number(limits.q25)},
-                         {"q75", Number(limits.q75)},
-                         {"q97_5", Number(limits.q97_5)},
-                         {"min", Number(limits.min)},
-                         {"max", Number(limits.max)}}},
-                       {"comparison",
-                        {{"months", counts.months},
-                         {"important_positive", counts.important_positive},
-                         {"important_negative", counts.important_negative},
-                         {"extreme_positive", counts.extreme_positive},
-                         {"extreme_negative", counts.extreme_negative},
-                         {"strong_positive", counts.strong_positive},
-                         {"strong_negative", counts.strong_negative},
-                         {"percent_important", Number(counts.percent_important)},
-                         {"percent_extreme", Number(counts.percent_extreme)},
-                         {"percent_strong", Number(counts.percent_strong)}}},
-                       {"t_test",
-                        {{"reference_mean", Number(result.t_test.mean_a)},
-                         {"comparison_mean", Number(result.t_test.mean_b)},
-                         {"t", Number(result.t_test.t)},
-                         {"df", Number(result.t_test.df)},
-                         {"p", Number(result.t_test.p)},
-                         {"significant", result.t_test_significant}}},
-                       {"f_test",
-                        {{"f", Number(result.f_test.f)},
-                         {"df_reference", Number(result.f_test.df_a)},
-                         {"df_comparison", Number(result.f_test.df_b)},
-                         {"p", Number(result.f_test.p)}}},
-                       {"sd_change_percent", Number(result.sd_change_percent)},
-                       {"trend", KendallJson(result.trend)},
-                       {"cycle", cycle},
-                       {"months", months},
-                       {"label_months", MonthsJson(assessment.series)},
-                       {"warnings", warnings}};
-    std::cout << json.dump(2) << "\n";
+    PrintJson(Ph2Json(context.query, context.observations, assessment));
     return;
   }
   if (arguments.csv) {
@@ -531,12 +352,8 @@ void Ph2Command(const IndicatorArguments& arguments) {
 void Ph3Command(const IndicatorArguments& arguments) {
   CheckPlotFolder(arguments.plot);
   Ph3Options options{.permutations = arguments.permutations, .seed = arguments.seed};
-  if (!arguments.reference.empty()) {
-    options.first_year = ParseYearRange(arguments.reference, "--reference").first;
-  }
-  if (!arguments.comparison.empty()) {
-    options.last_year = ParseYearRange(arguments.comparison, "--comparison").second;
-  }
+  // 0: the first or last year with samples.
+  std::tie(options.first_year, options.last_year) = YearSpan(arguments, {0, 0});
   Check(IsLifeformGroup(arguments.lifeform),
         ErrorCode::kInvalidInput,
         "--lifeform: unknown lifeform group '" + arguments.lifeform + "'");
@@ -546,75 +363,12 @@ void Ph3Command(const IndicatorArguments& arguments) {
   const Context context = Observe(arguments);
   const Ph3Assessment assessment = AssessPh3(context.observations, arguments.lifeform, options);
   const Ph3Result& result = assessment.result;
-  WritePlot(arguments.plot, Ph3IndexSvg(result, PlotTitle("PH3 " + arguments.lifeform, context)));
-  const std::vector<std::string> warnings = AllWarnings(context, result.warnings);
+  WritePlot(arguments.plot,
+            Ph3IndexSvg(result, IndicatorPlotTitle("PH3 " + arguments.lifeform, context.query)));
+  const std::vector<std::string>& warnings = assessment.warnings;
 
   if (arguments.json) {
-    Json months = Json::array();
-    for (const Ph3Month& month : result.months) {
-      const DiversityIndices& indices = month.indices;
-      months.push_back({{"year", month.year},
-                        {"month", month.month},
-                        {"samples", month.samples},
-                        {"richness", indices.richness},
-                        {"abundance", indices.abundance},
-                        {"menhinick", Number(indices.menhinick)},
-                        {"margalef", Number(indices.margalef)},
-                        {"hulburt", Number(indices.hulburt)},
-                        {"shannon", Number(indices.shannon)},
-                        {"simpson", Number(indices.simpson)},
-                        {"gini", Number(indices.gini)},
-                        {"pielou", Number(indices.pielou)},
-                        {"patten", Number(month.patten)},
-                        {"bloom", month.bloom},
-                        {"dominant", month.dominant}});
-    }
-    Json years = Json::array();
-    for (const Ph3Year& year : result.years) {
-      Json ivi = Json::array();
-      for (const ImportanceValue& value : year.ivi) {
-        ivi.push_back({{"taxon", value.taxon},
-                       {"relative_density", value.relative_density},
-                       {"relative_frequency", value.relative_frequency},
-                       {"ivi", value.ivi}});
-      }
-      years.push_back({{"year", year.year},
-                       {"months", year.months},
-                       {"richness", Number(year.richness)},
-                       {"menhinick", Number(year.menhinick)},
-                       {"margalef", Number(year.margalef)},
-                       {"hulburt", Number(year.hulburt)},
-                       {"shannon", Number(year.shannon)},
-                       {"simpson", Number(year.simpson)},
-                       {"pielou", Number(year.pielou)},
-                       {"bloom_months", year.bloom_months},
-                       {"bloom_index", Number(year.bloom_index)},
-                       {"eqr_hulburt", Number(year.eqr_hulburt)},
-                       {"eqr_menhinick", Number(year.eqr_menhinick)},
-                       {"eqr_bloom", Number(year.eqr_bloom)},
-                       {"lcbd", Number(year.lcbd)},
-                       {"lcbd_p", Number(year.lcbd_p)},
-                       {"ivi", ivi}});
-    }
-    Json trends = Json::array();
-    for (const IndexTrend& trend : result.trends) {
-      Json entry = {{"index", trend.index}};
-      entry.update(KendallJson(trend.kendall));
-      trends.push_back(entry);
-    }
-    const Json json = {{"indicator", "ph3"},
-                       {"lifeform", arguments.lifeform},
-                       {"selection", SelectionJson(context)},
-                       {"first_year", result.years.empty() ? 0 : result.years.front().year},
-                       {"last_year", result.years.empty() ? 0 : result.years.back().year},
-                       {"taxa", result.taxa},
-                       {"qualifying_years", result.qualifying_years},
-                       {"qc_passed", result.qc_passed},
-                       {"months", months},
-                       {"years", years},
-                       {"trends", trends},
-                       {"warnings", warnings}};
-    std::cout << json.dump(2) << "\n";
+    PrintJson(Ph3Json(context.query, context.observations, assessment));
     return;
   }
   if (arguments.csv) {
@@ -697,34 +451,14 @@ void Ph3Command(const IndicatorArguments& arguments) {
 // ---- series ----
 
 void SeriesCommand(const IndicatorArguments& arguments) {
+  YearSpan(arguments, {0, 0});  // a malformed period fails before the samples are read
   const Context context = Observe(arguments);
-  int first = context.observations.first_year;
-  int last = context.observations.last_year;
-  if (!arguments.reference.empty()) {
-    first = ParseYearRange(arguments.reference, "--reference").first;
-  }
-  if (!arguments.comparison.empty()) {
-    last = ParseYearRange(arguments.comparison, "--comparison").second;
-  }
+  const auto [first, last] =
+      YearSpan(arguments, {context.observations.first_year, context.observations.last_year});
   const std::vector<MonthlySeries> series = LifeformSeries(context.observations, first, last);
   const std::vector<MonthlyPoint>& months = series.front().points;
   if (arguments.json) {
-    Json rows = Json::array();
-    for (size_t i = 0; i < months.size(); ++i) {
-      Json groups = Json::object();
-      for (const MonthlySeries& one : series) {
-        groups[one.name] = Number(one.points[i].mean);
-      }
-      rows.push_back({{"year", months[i].year},
-                      {"month", months[i].month},
-                      {"samples", months[i].samples},
-                      {"predicted_share", Number(months[i].predicted_share)},
-                      {"lifeforms", groups}});
-    }
-    const Json json = {{"selection", SelectionJson(context)},
-                       {"months", rows},
-                       {"warnings", context.observations.warnings}};
-    std::cout << json.dump(2) << "\n";
+    PrintJson(SeriesJson(context.query, context.observations, series));
     return;
   }
   // CSV (the default: a table this wide is for spreadsheets).
@@ -767,12 +501,11 @@ void AddCommonOptions(CLI::App& command,
     reference->required();
     comparison->required();
   }
-  command
-      .add_option("--value",
-                  arguments.value,
-                  "What the series follow: cells_per_l (default), cells (counted, not per "
-                  "litre), biovolume (um3/L) or carbon (ug C/L)")
-      ->check(CLI::IsMember({"cells_per_l", "cells", "biovolume", "carbon"}));
+  // Checked by ParseSeriesValue, which also takes the names the output prints.
+  command.add_option("--value",
+                     arguments.value,
+                     "What the series follow: cells_per_l (default), cells (counted, not per "
+                     "litre), biovolume (um3/L) or carbon (ug C/L)");
   command.add_flag("--predictions",
                    arguments.predictions,
                    "Also count model predictions where a particle has no validated label");

@@ -1,6 +1,7 @@
 // serve: the HTTP service (docs/api.md). Resolves the settings (flags > PHYTOFLOW_* > --config
-// file > defaults), opens the store, the service state and the models, and serves until SIGINT
-// or SIGTERM, letting the requests in flight finish.
+// file > defaults), opens the store, the service state and the models, starts the background
+// jobs, and serves until SIGINT or SIGTERM, letting the requests in flight finish (a running
+// job is interrupted and runs again at the next start).
 
 #include "phytoflow/cli/commands.h"
 #include "phytoflow/cli/default_model.h"
@@ -8,16 +9,19 @@
 #include "phytoflow/core/version.h"
 #include "phytoflow/server/accounts.h"
 #include "phytoflow/server/http_server.h"
+#include "phytoflow/server/job_queue.h"
 #include "phytoflow/server/serve_config.h"
 #include "phytoflow/server/service.h"
 #include "phytoflow/storage/sqlite/sqlite_service_state.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <fmt/core.h>
@@ -44,22 +48,65 @@ std::string ReadConfigFile(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
+// Where train jobs write their models: beside the service state, "<state>.models".
+fs::path TrainedModelFolder(const fs::path& state_path) {
+  fs::path folder = state_path;
+  folder += ".models";
+  return folder;
+}
+
 #ifdef PHYTOFLOW_WITH_TORCH
 // The model files: those of --model / "model" first (the first is the active one), then the
-// default model when it exists.
-ModelCatalog OpenModels(const ServeSettings& settings) {
+// default model when it exists, then the models train jobs wrote (by name).
+ModelCatalog OpenModels(const ServeSettings& settings, const fs::path& trained_models) {
   std::vector<fs::path> paths(settings.models.begin(), settings.models.end());
   const std::string default_model = DefaultModelPath();
   if (fs::exists(default_model)) {
     paths.emplace_back(default_model);
   }
+  std::vector<fs::path> trained;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(trained_models, error)) {
+    if (entry.path().extension() == ".pt") {
+      trained.push_back(entry.path());
+    }
+  }
+  std::sort(trained.begin(), trained.end());
+  paths.insert(paths.end(), trained.begin(), trained.end());
   return ModelCatalog(
       paths,
       [](const fs::path& path) { return ReadModelInfo(path); },
       [](const fs::path& path) { return OpenTorchClassifier(path, ClassifierOptions{}); });
 }
+
+// Train jobs: LibTorch's TrainModel on the job's datasets, keeping the base model's
+// architecture, preprocessing and AphiaIDs when one is given.
+TrainedModel TrainForJob(const TrainJobInput& input) {
+  TrainOptions options{.name = input.name, .epochs = input.epochs, .context = input.context};
+  if (input.base != nullptr) {
+    options.architecture = input.base->architecture;
+    options.image_size = input.base->preprocess.image_size;
+    options.channels = input.base->preprocess.channels;
+    options.class_info = input.base->classes;
+  }
+  options.on_progress = [&input](const TrainProgress& progress) {
+    input.on_progress((progress.epoch - 1) * progress.steps + progress.step,
+                      static_cast<int64_t>(progress.epochs) * progress.steps,
+                      fmt::format("epoch {}/{}: loss {:.3f}, accuracy {:.3f}",
+                                  progress.epoch,
+                                  progress.epochs,
+                                  progress.loss,
+                                  progress.accuracy));
+  };
+  const TrainResult result = TrainModel(input.train, input.validation, options, input.model_path);
+  std::error_code ignored;  // the per-epoch checkpoint is only for `train --resume`
+  fs::remove(fs::path(input.model_path.string() + ".checkpoint"), ignored);
+  return {.model_id = result.info.id,
+          .top1 = result.validation.top1,
+          .macro_f1 = result.validation.macro_f1};
+}
 #else
-ModelCatalog OpenModels(const ServeSettings& settings) {
+ModelCatalog OpenModels(const ServeSettings& settings, const fs::path& /*trained_models*/) {
   Check(settings.models.empty(),
         ErrorCode::kUnavailable,
         "--model: this phytoflow was built without LibTorch (PHYTOFLOW_WITH_TORCH=OFF) and cannot "
@@ -108,7 +155,32 @@ void Serve(const ServeArguments& arguments) {
   const fs::path state_path = ServiceStatePath(settings.store, settings.state);
   const std::unique_ptr<ServiceState> state = OpenSqliteServiceState(state_path);
   TokenRegistry tokens(*state);
-  ModelCatalog models = OpenModels(settings);
+  const fs::path trained_models = TrainedModelFolder(state_path);
+  ModelCatalog models = OpenModels(settings, trained_models);
+
+  std::mutex log_mutex;
+  const auto log_line = [&log_mutex](const std::string& line) {
+    const std::string text = NowUtcIso8601() + " " + line + "\n";
+    std::lock_guard lock(log_mutex);
+    std::fputs(text.c_str(), stderr);
+  };
+  std::optional<Taxonomy> taxonomy;
+  if (!settings.taxonomy.empty()) {
+    taxonomy = LoadTaxonomy(settings.taxonomy);
+  }
+  const fs::path upload_dir = UploadDirectory(state_path, settings.upload_dir);
+  JobQueueOptions job_options{
+      .workers = settings.job_workers,
+      .upload_dir = upload_dir,
+      .zip_limits = {.max_unpacked_bytes = static_cast<uint64_t>(settings.max_unpacked_mb) << 20},
+      .taxonomy = taxonomy ? &*taxonomy : nullptr,
+      .dataset_description = settings.dataset,
+      .log = log_line};
+#ifdef PHYTOFLOW_WITH_TORCH
+  job_options.model_dir = trained_models;
+  job_options.train = TrainForJob;
+#endif
+  JobQueue jobs(*state, stores, models, std::move(job_options));
   Service service(
       stores,
       models,
@@ -116,20 +188,19 @@ void Serve(const ServeArguments& arguments) {
       ServiceOptions{.public_read = settings.public_read,
                      .image_cache_bytes = static_cast<size_t>(settings.image_cache_mb) << 20,
                      .dataset_description = settings.dataset,
-                     .taxonomy = settings.taxonomy});
+                     .taxonomy = settings.taxonomy},
+      &jobs);
 
-  std::mutex log_mutex;
-  HttpServerOptions server_options{.host = settings.host,
-                                   .port = settings.port,
-                                   .threads = settings.threads,
-                                   .max_body_bytes = static_cast<size_t>(settings.max_upload_mb)
-                                                     << 20};
+  HttpServerOptions server_options{
+      .host = settings.host,
+      .port = settings.port,
+      .threads = settings.threads,
+      .max_body_bytes = static_cast<size_t>(settings.max_body_mb) << 20,
+      .streamed_upload_paths = {"/api/v1/uploads"},
+      .upload_dir = upload_dir,
+      .max_upload_bytes = static_cast<uint64_t>(settings.max_upload_mb) << 20};
   if (settings.access_log) {
-    server_options.access_log = [&log_mutex](const std::string& line) {
-      const std::string text = NowUtcIso8601() + " " + line + "\n";
-      std::lock_guard lock(log_mutex);
-      std::fputs(text.c_str(), stderr);
-    };
+    server_options.access_log = log_line;
   }
   HttpServer server([&service](HttpRequest request) { return service.Handle(std::move(request)); },
                     server_options);
@@ -137,7 +208,7 @@ void Serve(const ServeArguments& arguments) {
 
   fmt::print(stderr,
              "phytoflow {}: serving {} on http://{}:{} ({} threads, {} model(s){}, reads {}, "
-             "tokens in {})\n",
+             "tokens and jobs in {}, uploads in {})\n",
              Version(),
              settings.store,
              settings.host,
@@ -146,7 +217,8 @@ void Serve(const ServeArguments& arguments) {
              models.Models().size(),
              models.Active() != nullptr ? ", active " + models.Active()->info.id : "",
              settings.public_read ? "public" : "need a token",
-             state_path.string());
+             state_path.string(),
+             upload_dir.string());
   if (!settings.public_read && tokens.List().empty()) {
     fmt::print(stderr,
                "phytoflow: no API token yet: create one with `phytoflow token create --role viewer "
@@ -168,6 +240,7 @@ void Serve(const ServeArguments& arguments) {
   }
   server.Stop();
   serving.join();
+  jobs.Stop();
   fmt::print(stderr, "phytoflow: stopped\n");
 }
 
@@ -191,8 +264,9 @@ void AddServeCommand(CLI::App& app) {
   auto arguments = std::make_shared<ServeArguments>();
   CLI::App* command = app.add_subcommand(
       "serve",
-      "Run the HTTP service: the REST API under /api/v1, DEEPaaS v2 under /v2, /healthz, "
-      "/readyz (docs/api.md). Stops on SIGINT or SIGTERM after the requests in flight");
+      "Run the HTTP service: the REST API under /api/v1 with uploads and background jobs, "
+      "DEEPaaS v2 under /v2, /healthz, /readyz (docs/api.md). Stops on SIGINT or SIGTERM after "
+      "the requests in flight");
   AddSettingOption(*command,
                    *arguments,
                    "--store",
@@ -237,9 +311,29 @@ void AddServeCommand(CLI::App& app) {
       *command, *arguments, "--taxonomy", "taxonomy", "Taxonomy TSV (default: the built-in one)");
   AddSettingOption(*command,
                    *arguments,
+                   "--max-body-mb",
+                   "max_body_mb",
+                   "Largest request body in MiB, uploads aside (default 64)");
+  AddSettingOption(*command,
+                   *arguments,
                    "--max-upload-mb",
                    "max_upload_mb",
-                   "Largest request body in MiB (default 64)");
+                   "Largest upload (POST /api/v1/uploads, streamed to disk) in MiB (default 4096)");
+  AddSettingOption(*command,
+                   *arguments,
+                   "--max-unpacked-mb",
+                   "max_unpacked_mb",
+                   "Largest unpacked size of an uploaded zip in MiB (default 16384)");
+  AddSettingOption(*command,
+                   *arguments,
+                   "--upload-dir",
+                   "upload_dir",
+                   "Folder for uploads and job results (default: <state>.uploads)");
+  AddSettingOption(*command,
+                   *arguments,
+                   "--job-workers",
+                   "job_workers",
+                   "Background jobs run at once (default 1)");
   AddSettingOption(*command,
                    *arguments,
                    "--image-cache-mb",

@@ -14,176 +14,6 @@ namespace {
 
 constexpr double kNaN = kIndicatorNaN;
 
-// SplitMix64 (Steele, Lea & Flood 2014): a small generator whose numbers are the same on every
-// platform, unlike std::normal_distribution, so that a seeded envelope or permutation test gives
-// the same result everywhere.
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  double Uniform() {  // [0, 1)
-    return static_cast<double>(Next() >> 11) * 0x1.0p-53;
-  }
-  double Normal() {  // N(0, 1), Box–Muller
-    const double u1 = 1.0 - Uniform();
-    const double u2 = Uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.141592653589793 * u2);
-  }
-  size_t Below(size_t n) {  // [0, n)
-    return static_cast<size_t>(Next() % n);
-  }
-
- private:
-  uint64_t state_;
-};
-
-double Median(std::vector<double> values) {
-  if (values.empty()) {
-    return kNaN;
-  }
-  std::sort(values.begin(), values.end());
-  const size_t middle = values.size() / 2;
-  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2.0;
-}
-
-double Mean(std::span<const double> values) {
-  double sum = 0;
-  int count = 0;
-  for (const double value : values) {
-    if (!std::isnan(value)) {
-      sum += value;
-      ++count;
-    }
-  }
-  return count > 0 ? sum / count : kNaN;
-}
-
-std::vector<double> WithoutNaN(std::span<const double> values) {
-  std::vector<double> kept;
-  for (const double value : values) {
-    if (!std::isnan(value)) {
-      kept.push_back(value);
-    }
-  }
-  return kept;
-}
-
-double SampleVariance(std::span<const double> values) {
-  const double sd = SampleSd(values);
-  return sd * sd;
-}
-
-int Sign(double value) {
-  return value > 0 ? 1 : (value < 0 ? -1 : 0);
-}
-
-// Σ over groups of t tied values of t(t−1)(2t+5): the tie correction of Var(S).
-double TieCorrection(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  double correction = 0;
-  size_t start = 0;
-  while (start < values.size()) {
-    size_t end = start + 1;
-    while (end < values.size() && values[end] == values[start]) {
-      ++end;
-    }
-    const double t = static_cast<double>(end - start);
-    correction += t * (t - 1) * (2 * t + 5);
-    start = end;
-  }
-  return correction;
-}
-
-// S, Var(S), the number of pairs and the pairwise slopes of one series; Var(S) without ties is
-// n(n−1)(2n+5)/18 (spec §3.2).
-struct KendallSums {
-  int n = 0;
-  double s = 0;
-  double variance = 0;
-  double pairs = 0;
-  std::vector<double> slopes;
-};
-
-KendallSums SumKendall(std::span<const double> times, std::span<const double> values) {
-  std::vector<std::pair<double, double>> points;
-  for (size_t i = 0; i < times.size() && i < values.size(); ++i) {
-    if (!std::isnan(values[i])) {
-      points.emplace_back(times[i], values[i]);
-    }
-  }
-  std::sort(points.begin(), points.end());
-  KendallSums sums;
-  sums.n = static_cast<int>(points.size());
-  std::vector<double> ordered;
-  for (size_t i = 0; i < points.size(); ++i) {
-    ordered.push_back(points[i].second);
-    for (size_t j = i + 1; j < points.size(); ++j) {
-      const double dt = points[j].first - points[i].first;
-      sums.s += Sign(dt) * Sign(points[j].second - points[i].second);
-      if (dt != 0) {
-        sums.slopes.push_back((points[j].second - points[i].second) / dt);
-      }
-    }
-  }
-  const double n = sums.n;
-  sums.pairs = n * (n - 1) / 2;
-  sums.variance = (n * (n - 1) * (2 * n + 5) - TieCorrection(ordered)) / 18.0;
-  return sums;
-}
-
-// Z with the continuity correction and its two-sided p (spec §3.2).
-void FinishKendall(KendallTrend& trend) {
-  if (trend.n < 3 || trend.variance <= 0) {
-    return;
-  }
-  trend.z = trend.s == 0 ? 0.0 : (trend.s - Sign(trend.s)) / std::sqrt(trend.variance);
-  trend.p = std::erfc(std::fabs(trend.z) / std::sqrt(2.0));  // 2(1 − Φ(|Z|)), exact in the tail
-}
-
-// The continued fraction of I_x(a, b) (Numerical Recipes §6.4, modified Lentz).
-double BetaContinuedFraction(double a, double b, double x) {
-  constexpr int kMaxIterations = 500;
-  constexpr double kEpsilon = 1e-15;
-  constexpr double kTiny = 1e-300;
-  const double qab = a + b;
-  const double qap = a + 1.0;
-  const double qam = a - 1.0;
-  double c = 1.0;
-  double d = 1.0 - qab * x / qap;
-  if (std::fabs(d) < kTiny) {
-    d = kTiny;
-  }
-  d = 1.0 / d;
-  double h = d;
-  for (int m = 1; m <= kMaxIterations; ++m) {
-    const double m2 = 2.0 * m;
-    double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-    d = 1.0 + aa * d;
-    d = std::fabs(d) < kTiny ? kTiny : d;
-    c = 1.0 + aa / c;
-    c = std::fabs(c) < kTiny ? kTiny : c;
-    d = 1.0 / d;
-    h *= d * c;
-    aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-    d = 1.0 + aa * d;
-    d = std::fabs(d) < kTiny ? kTiny : d;
-    c = 1.0 + aa / c;
-    c = std::fabs(c) < kTiny ? kTiny : c;
-    d = 1.0 / d;
-    const double delta = d * c;
-    h *= delta;
-    if (std::fabs(delta - 1.0) < kEpsilon) {
-      break;
-    }
-  }
-  return h;
-}
-
 int ParseYear(std::string_view text, std::string_view option, std::string_view whole) {
   int year = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), year);
@@ -229,165 +59,6 @@ std::string JoinYears(const std::vector<int>& years) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// Statistics.
-
-KendallTrend MannKendall(std::span<const double> times, std::span<const double> values) {
-  KendallSums sums = SumKendall(times, values);
-  KendallTrend trend{.n = sums.n, .s = sums.s, .variance = sums.variance};
-  if (sums.n >= 2) {
-    trend.tau = sums.s / sums.pairs;  // τ_a (spec §3.2)
-    trend.sen_slope = Median(std::move(sums.slopes));
-  }
-  FinishKendall(trend);
-  return trend;
-}
-
-KendallTrend SeasonalKendall(std::span<const SeasonValues> seasons) {
-  KendallTrend trend;
-  double pairs = 0;
-  std::vector<double> slopes;
-  for (const SeasonValues& season : seasons) {
-    KendallSums sums = SumKendall(season.times, season.values);
-    if (sums.n < 2) {
-      continue;
-    }
-    trend.n += sums.n;
-    trend.s += sums.s;
-    trend.variance += sums.variance;
-    pairs += sums.pairs;
-    slopes.insert(slopes.end(), sums.slopes.begin(), sums.slopes.end());
-  }
-  if (pairs > 0) {
-    trend.tau = trend.s / pairs;
-    trend.sen_slope = Median(std::move(slopes));
-  }
-  FinishKendall(trend);
-  return trend;
-}
-
-double NormalCdf(double z) {
-  return 0.5 * std::erfc(-z / std::sqrt(2.0));
-}
-
-double RegularizedIncompleteBeta(double a, double b, double x) {
-  if (std::isnan(x) || std::isnan(a) || std::isnan(b) || a <= 0 || b <= 0) {
-    return kNaN;
-  }
-  if (x <= 0) {
-    return 0.0;
-  }
-  if (x >= 1) {
-    return 1.0;
-  }
-  const double front = std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) +
-                                a * std::log(x) + b * std::log1p(-x));
-  // The continued fraction converges fast for x < (a + 1)/(a + b + 2); else use the symmetry
-  // I_x(a, b) = 1 − I_{1−x}(b, a).
-  if (x < (a + 1.0) / (a + b + 2.0)) {
-    return front * BetaContinuedFraction(a, b, x) / a;
-  }
-  return 1.0 - front * BetaContinuedFraction(b, a, 1.0 - x) / b;
-}
-
-double StudentTTwoSidedP(double t, double df) {
-  if (std::isnan(t) || std::isnan(df) || df <= 0) {
-    return kNaN;
-  }
-  if (std::isinf(t)) {
-    return 0.0;
-  }
-  return RegularizedIncompleteBeta(df / 2.0, 0.5, df / (df + t * t));
-}
-
-double FDistributionCdf(double f, double df1, double df2) {
-  if (std::isnan(f) || std::isnan(df1) || std::isnan(df2) || df1 <= 0 || df2 <= 0) {
-    return kNaN;
-  }
-  if (f <= 0) {
-    return 0.0;
-  }
-  if (std::isinf(f)) {
-    return 1.0;
-  }
-  return RegularizedIncompleteBeta(df1 / 2.0, df2 / 2.0, df1 * f / (df1 * f + df2));
-}
-
-double ChiSquare1UpperP(double x) {
-  if (std::isnan(x)) {
-    return kNaN;
-  }
-  return x <= 0 ? 1.0 : std::erfc(std::sqrt(x / 2.0));
-}
-
-double QuantileType7(std::span<const double> values, double probability) {
-  std::vector<double> sorted = WithoutNaN(values);
-  if (sorted.empty()) {
-    return kNaN;
-  }
-  std::sort(sorted.begin(), sorted.end());
-  const double h = (static_cast<double>(sorted.size()) - 1.0) * probability;
-  const size_t low = static_cast<size_t>(std::floor(h));
-  const size_t high = std::min(low + 1, sorted.size() - 1);
-  return sorted[low] + (h - std::floor(h)) * (sorted[high] - sorted[low]);
-}
-
-double SampleSd(std::span<const double> values) {
-  const std::vector<double> kept = WithoutNaN(values);
-  if (kept.size() < 2) {
-    return kNaN;
-  }
-  const double mean = Mean(kept);
-  double squares = 0;
-  for (const double value : kept) {
-    squares += (value - mean) * (value - mean);
-  }
-  return std::sqrt(squares / static_cast<double>(kept.size() - 1));
-}
-
-WelchTTest WelchTest(std::span<const double> a, std::span<const double> b) {
-  const std::vector<double> x = WithoutNaN(a);
-  const std::vector<double> y = WithoutNaN(b);
-  WelchTTest test{.n_a = static_cast<int>(x.size()),
-                  .n_b = static_cast<int>(y.size()),
-                  .mean_a = Mean(x),
-                  .mean_b = Mean(y)};
-  if (x.size() < 2 || y.size() < 2) {
-    return test;
-  }
-  const double se_a = SampleVariance(x) / static_cast<double>(x.size());
-  const double se_b = SampleVariance(y) / static_cast<double>(y.size());
-  const double se2 = se_a + se_b;
-  if (se2 <= 0) {
-    return test;
-  }
-  test.t = (test.mean_a - test.mean_b) / std::sqrt(se2);
-  test.df = se2 * se2 /
-            (se_a * se_a / static_cast<double>(x.size() - 1) +
-             se_b * se_b / static_cast<double>(y.size() - 1));
-  test.p = StudentTTwoSidedP(test.t, test.df);
-  return test;
-}
-
-VarianceTest VarianceRatioTest(std::span<const double> a, std::span<const double> b) {
-  const std::vector<double> x = WithoutNaN(a);
-  const std::vector<double> y = WithoutNaN(b);
-  VarianceTest test;
-  if (x.size() < 2 || y.size() < 2) {
-    return test;
-  }
-  const double variance_b = SampleVariance(y);
-  if (variance_b <= 0) {
-    return test;
-  }
-  test.df_a = static_cast<double>(x.size() - 1);
-  test.df_b = static_cast<double>(y.size() - 1);
-  test.f = SampleVariance(x) / variance_b;
-  const double below = FDistributionCdf(test.f, test.df_a, test.df_b);
-  test.p = 2.0 * std::min(below, 1.0 - below);  // R var.test
-  return test;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Periods.
 
 int AssessmentPeriods::FirstYear() const {
@@ -401,17 +72,18 @@ int AssessmentPeriods::LastYear() const {
 void AssessmentPeriods::Validate() const {
   Check(reference_first <= reference_last,
         ErrorCode::kInvalidInput,
-        "--reference: the first year (" + std::to_string(reference_first) +
-            ") is after the last (" + std::to_string(reference_last) + ")");
+        "the reference period's first year (" + std::to_string(reference_first) +
+            ") is after its last (" + std::to_string(reference_last) + ")");
   Check(comparison_first <= comparison_last,
         ErrorCode::kInvalidInput,
-        "--comparison: the first year (" + std::to_string(comparison_first) +
-            ") is after the last (" + std::to_string(comparison_last) + ")");
+        "the comparison period's first year (" + std::to_string(comparison_first) +
+            ") is after its last (" + std::to_string(comparison_last) + ")");
   Check(reference_last < comparison_first || comparison_last < reference_first,
         ErrorCode::kInvalidInput,
-        "--reference " + std::to_string(reference_first) + "-" + std::to_string(reference_last) +
-            " and --comparison " + std::to_string(comparison_first) + "-" +
-            std::to_string(comparison_last) + " overlap: the periods must not share a year");
+        "the reference period " + std::to_string(reference_first) + "-" +
+            std::to_string(reference_last) + " and the comparison period " +
+            std::to_string(comparison_first) + "-" + std::to_string(comparison_last) +
+            " overlap: the periods must not share a year");
 }
 
 std::pair<int, int> ParseYearRange(std::string_view text, std::string_view option) {
@@ -422,6 +94,26 @@ std::pair<int, int> ParseYearRange(std::string_view text, std::string_view optio
   }
   return {ParseYear(text.substr(0, dash), option, text),
           ParseYear(text.substr(dash + 1), option, text)};
+}
+
+std::pair<int, int> PeriodSpan(const std::optional<std::pair<int, int>>& reference,
+                               const std::optional<std::pair<int, int>>& comparison,
+                               std::pair<int, int> otherwise) {
+  std::optional<std::pair<int, int>> span;
+  for (const auto& [period, name] :
+       {std::pair{reference, "reference"}, std::pair{comparison, "comparison"}}) {
+    if (!period) {
+      continue;
+    }
+    Check(period->first <= period->second,
+          ErrorCode::kInvalidInput,
+          std::string("the ") + name + " period's first year (" + std::to_string(period->first) +
+              ") is after its last (" + std::to_string(period->second) + ")");
+    span = span ? std::pair{std::min(span->first, period->first),
+                            std::max(span->second, period->second)}
+                : *period;
+  }
+  return span.value_or(otherwise);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -454,6 +146,19 @@ LifeformPair ParseLifeformPair(std::string_view text) {
         ErrorCode::kInvalidInput,
         "--lifeforms: the two lifeforms must differ, found '" + std::string(text) + "'");
   return pair;
+}
+
+std::string_view LogTransformName(LogTransform transform) {
+  return transform == LogTransform::kPlusOne ? "plus-one" : "half-minimum";
+}
+
+std::optional<LogTransform> ParseLogTransform(std::string_view name) {
+  for (const LogTransform transform : {LogTransform::kHalfMinimum, LogTransform::kPlusOne}) {
+    if (LogTransformName(transform) == name) {
+      return transform;
+    }
+  }
+  return std::nullopt;
 }
 
 std::vector<double> LogTransformSeries(std::span<const double> values, LogTransform method) {
@@ -629,7 +334,7 @@ std::optional<Envelope> FindEnvelope(std::span<const Point2> reference, double p
   const double plex = (1 - p) / 2;
   const double range = *std::max_element(radius.begin(), radius.end()) -
                        *std::min_element(radius.begin(), radius.end());
-  Random random(seed);
+  SplitMix64 random(seed);
   std::vector<double> jittered(n);
   for (size_t i = 0; i < n; ++i) {
     jittered[i] = radius[i] + (random.Normal() + 1.0 - 0.5) * (range / 1000);
@@ -818,26 +523,31 @@ Ph1PairResult AssessPair(const LifeformPair& pair,
     return result;
   }
   const int first = periods.FirstYear();
-  std::set<int> reference_years;
-  std::map<int, std::set<int>> years_by_month;
   for (size_t i = 0; i < x.values.size(); ++i) {
-    const int year = first + static_cast<int>(i / 12);
-    const int month = static_cast<int>(i % 12) + 1;
-    const int samples = std::min(x.samples[i], y.samples[i]);
-    if (periods.InReference(year) && samples > 0) {  // qc_ref: num_samples > 0
-      reference_years.insert(year);
-      years_by_month[month].insert(year);
-      ++result.quality.months;
-    }
     if (std::isnan(x.values[i]) || std::isnan(y.values[i])) {
       continue;  // dataSelect + drop NA rows
     }
-    const Ph1Point point{
-        .year = year, .month = month, .samples = samples, .x = x.values[i], .y = y.values[i]};
+    const int year = first + static_cast<int>(i / 12);
+    const Ph1Point point{.year = year,
+                         .month = static_cast<int>(i % 12) + 1,
+                         .samples = std::min(x.samples[i], y.samples[i]),
+                         .x = x.values[i],
+                         .y = y.values[i]};
     if (periods.InReference(year)) {
       result.reference.push_back(point);
     } else if (periods.InComparison(year)) {
       result.comparison.push_back(point);
+    }
+  }
+  // qc_ref counts the reference rows with num_samples > 0 that are left after clean_years and
+  // fill_gaps: cleared years and interpolated months do not count.
+  std::set<int> reference_years;
+  std::map<int, std::set<int>> years_by_month;
+  for (const Ph1Point& point : result.reference) {
+    if (point.samples > 0) {
+      reference_years.insert(point.year);
+      years_by_month[point.month].insert(point.year);
+      ++result.quality.months;
     }
   }
   result.quality.years = static_cast<int>(reference_years.size());
@@ -1197,7 +907,7 @@ std::vector<double> LcbdPermutationP(const std::vector<std::vector<double>>& row
     return p;
   }
   std::vector<int> at_least(rows.size(), 1);  // nGE.L starts at 1: the observed one
-  Random random(seed);
+  SplitMix64 random(seed);
   std::vector<std::vector<double>> shuffled = rows;
   for (int permutation = 0; permutation < permutations; ++permutation) {
     for (size_t column = 0; column < rows.front().size(); ++column) {
@@ -1256,23 +966,12 @@ Ph3Result ComputePh3(std::span<const MonthlySeries> taxa, const Ph3Options& opti
       month_rows.push_back(std::move(row));
     }
   }
-  // Patten over the months assessed (PelHabMSFD `pattenIndex`).
-  double shannon_max = -std::numeric_limits<double>::infinity();
-  double shannon_min = std::numeric_limits<double>::infinity();
-  for (const Ph3Month& month : result.months) {
-    if (!std::isnan(month.indices.shannon)) {
-      shannon_max = std::max(shannon_max, month.indices.shannon);
-      shannon_min = std::min(shannon_min, month.indices.shannon);
-    }
-  }
-  for (Ph3Month& month : result.months) {
-    if (shannon_max > shannon_min) {
-      month.patten = (shannon_max - month.indices.shannon) / (shannon_max - shannon_min);
-    }
-  }
-  // Annual means, blooms, and the yearly pool for LCBD.
-  std::vector<std::vector<double>> year_rows;
+  // Annual means and blooms of every year with a sampled month. Only the years with enough
+  // sampled months are assessed (ph3DataCleaning removes the others before computing anything):
+  // they alone enter Patten's extremes, the EQRs' best year, the LCBD rows and the trends.
+  std::vector<std::vector<double>> year_rows;  // LCBD rows: the assessed years' pools
   std::vector<size_t> year_of_row;
+  std::vector<int> sparse_years;
   for (int year = options.first_year; year <= options.last_year; ++year) {
     Ph3Year entry{.year = year};
     std::vector<double> richness, menhinick, margalef, hulburt, shannon, simpson, pielou;
@@ -1292,7 +991,7 @@ Ph3Result ComputePh3(std::span<const MonthlySeries> taxa, const Ph3Options& opti
       simpson.push_back(month.indices.simpson);
       pielou.push_back(month.indices.pielou);
       for (size_t t = 0; t < pooled.size(); ++t) {
-        pooled[t] += month_rows[m][t] * month.samples;  // Σ over the samples of the month
+        pooled[t] += month_rows[m][t];
       }
     }
     if (entry.months == 0) {
@@ -1306,33 +1005,72 @@ Ph3Result ComputePh3(std::span<const MonthlySeries> taxa, const Ph3Options& opti
     entry.simpson = Mean(simpson);
     entry.pielou = Mean(pielou);
     entry.bloom_index = 100.0 - entry.bloom_months;
-    result.qualifying_years += entry.months >= options.min_months_per_year ? 1 : 0;
-    if (std::accumulate(pooled.begin(), pooled.end(), 0.0) > 0) {
-      year_rows.push_back(std::move(pooled));
-      year_of_row.push_back(result.years.size());
+    entry.assessed = entry.months >= options.min_months_per_year;
+    if (!entry.assessed) {
+      sparse_years.push_back(year);
+    } else {
+      ++result.qualifying_years;
+      // The year's pool is the mean of its monthly means, free of the sampling effort: x/√(2Σx)
+      // is not scale-invariant, so a sum over samples or months would make a year with more of
+      // them look unusual.
+      for (double& value : pooled) {
+        value /= entry.months;
+      }
+      if (std::accumulate(pooled.begin(), pooled.end(), 0.0) > 0) {
+        year_rows.push_back(std::move(pooled));
+        year_of_row.push_back(result.years.size());
+      }
     }
     result.years.push_back(std::move(entry));
   }
   result.qc_passed = result.qualifying_years >= options.min_years;
+  if (!sparse_years.empty()) {
+    result.warnings.push_back("years with fewer than " +
+                              std::to_string(options.min_months_per_year) +
+                              " sampled months are reported but left out of Patten, the EQRs, "
+                              "LCBD, IVI and the trends (PelHabMSFD removes them): " +
+                              JoinYears(sparse_years));
+  }
   if (!result.qc_passed) {
     result.warnings.push_back("only " + std::to_string(result.qualifying_years) +
                               " years with >= " + std::to_string(options.min_months_per_year) +
                               " sampled months (PelHabMSFD needs " +
                               std::to_string(options.min_years) + " for a station)");
   }
-  // EQRs against the best year (valRef = max).
+  const auto assessed_year = [&](int year) {
+    return std::find(sparse_years.begin(), sparse_years.end(), year) == sparse_years.end();
+  };
+  // Patten over the months of the assessed years (PelHabMSFD `pattenIndex`).
+  double shannon_max = -std::numeric_limits<double>::infinity();
+  double shannon_min = std::numeric_limits<double>::infinity();
+  for (const Ph3Month& month : result.months) {
+    if (assessed_year(month.year) && !std::isnan(month.indices.shannon)) {
+      shannon_max = std::max(shannon_max, month.indices.shannon);
+      shannon_min = std::min(shannon_min, month.indices.shannon);
+    }
+  }
+  for (Ph3Month& month : result.months) {
+    if (assessed_year(month.year) && shannon_max > shannon_min) {
+      month.patten = (shannon_max - month.indices.shannon) / (shannon_max - shannon_min);
+    }
+  }
+  // EQRs of the assessed years against the best of them (valRef = max).
   double best_hulburt = 0;
   double best_menhinick = 0;
   double best_bloom = 0;
   for (const Ph3Year& year : result.years) {
-    best_hulburt = std::max(best_hulburt, 100.0 - year.hulburt);
-    best_menhinick = std::max(best_menhinick, year.menhinick);
-    best_bloom = std::max(best_bloom, year.bloom_index);
+    if (year.assessed) {
+      best_hulburt = std::max(best_hulburt, 100.0 - year.hulburt);
+      best_menhinick = std::max(best_menhinick, year.menhinick);
+      best_bloom = std::max(best_bloom, year.bloom_index);
+    }
   }
   for (Ph3Year& year : result.years) {
-    year.eqr_hulburt = best_hulburt > 0 ? (100.0 - year.hulburt) / best_hulburt : kNaN;
-    year.eqr_menhinick = best_menhinick > 0 ? year.menhinick / best_menhinick : kNaN;
-    year.eqr_bloom = best_bloom > 0 ? year.bloom_index / best_bloom : kNaN;
+    if (year.assessed) {
+      year.eqr_hulburt = best_hulburt > 0 ? (100.0 - year.hulburt) / best_hulburt : kNaN;
+      year.eqr_menhinick = best_menhinick > 0 ? year.menhinick / best_menhinick : kNaN;
+      year.eqr_bloom = best_bloom > 0 ? year.bloom_index / best_bloom : kNaN;
+    }
   }
   // LCBD of the yearly pool and its permutation test; IVI of the most unusual years.
   const std::vector<double> lcbd = ComputeLcbd(year_rows);
@@ -1383,15 +1121,19 @@ Ph3Result ComputePh3(std::span<const MonthlySeries> taxa, const Ph3Options& opti
     }
     year.ivi = std::move(values);
   }
-  // Trends of the annual means.
+  // Trends of the assessed years' annual means.
   std::vector<double> times;
   for (const Ph3Year& year : result.years) {
-    times.push_back(year.year);
+    if (year.assessed) {
+      times.push_back(year.year);
+    }
   }
   const auto trend_of = [&](const char* name, double Ph3Year::* field) {
     std::vector<double> means;
     for (const Ph3Year& year : result.years) {
-      means.push_back(year.*field);
+      if (year.assessed) {
+        means.push_back(year.*field);
+      }
     }
     result.trends.push_back({.index = name, .kendall = MannKendall(times, means)});
   };

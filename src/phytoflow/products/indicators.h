@@ -11,11 +11,14 @@
 // * PH3, diversity: Menhinick, Hulburt and the other indices of PelHabMSFD PH3_indicator.R, LCBD
 //   and IVI (Rombouts et al. 2019; Legendre & De Cáceres 2013).
 //
-// Pure functions on plain structs; docs/indicators.md explains every number and its unit.
+// Pure functions on plain structs; the generic statistics (trend and two-sample tests,
+// distributions, quantiles, the seeded generator) are in statistics.h. docs/indicators.md explains
+// every number and its unit.
 //
 //   Ph1Result ph1 = ComputePh1(lifeform_series, DefaultLifeformPairs(),
 //                              {.periods = {2015, 2020, 2021, 2025}});
 
+#include "phytoflow/products/statistics.h"
 #include "phytoflow/products/time_series.h"
 
 #include <array>
@@ -30,81 +33,6 @@
 namespace phytoflow {
 
 inline constexpr double kIndicatorNaN = std::numeric_limits<double>::quiet_NaN();
-
-// ---------------------------------------------------------------------------------------------
-// Statistics shared by the indicators.
-
-// The Mann–Kendall trend test (spec §3.2, the textbook definition; EnvStats::kendallTrendTest in
-// the PLET tool): S = Σ_{i<j} sign(x_j − x_i) over values in time order,
-// Var(S) = [n(n−1)(2n+5) − Σ_t t(t−1)(2t+5)]/18 over groups of t tied values,
-// Z = (S − sign S)/√Var(S) (continuity correction), two-sided p = 2(1 − Φ(|Z|)),
-// τ_a = S/(n(n−1)/2), Sen slope = median of (x_j − x_i)/(t_j − t_i).
-struct KendallTrend {
-  int n = 0;     // values used
-  double s = 0;  // Kendall's S
-  double variance = 0;
-  double z = kIndicatorNaN;
-  double p = kIndicatorNaN;  // NaN with fewer than 3 values or Var(S) = 0
-  double tau = kIndicatorNaN;
-  double sen_slope = kIndicatorNaN;  // value units per time unit
-};
-// `times` and `values` pair up; pairs with a NaN value are left out; times need not be sorted
-// but must differ from each other.
-KendallTrend MannKendall(std::span<const double> times, std::span<const double> values);
-
-// One season (calendar month) of the seasonal Kendall test: its values by year.
-struct SeasonValues {
-  std::vector<double> times;
-  std::vector<double> values;
-};
-// The seasonal Kendall test (Hirsch et al. 1982; EnvStats::kendallSeasonalTrendTest, the PLET
-// tool's `seasonal = TRUE`): S and Var(S) summed over seasons, Z = (S − sign S)/√Var(S); τ is the
-// S-weighted τ over the seasons' pairs, the Sen slope the median of every season's pairwise slopes.
-// Seasons with fewer than 2 values add nothing.
-KendallTrend SeasonalKendall(std::span<const SeasonValues> seasons);
-
-// Φ(z), the standard normal CDF.
-double NormalCdf(double z);
-// I_x(a, b), the regularised incomplete beta function (a, b > 0, 0 ≤ x ≤ 1), by the continued
-// fraction of Numerical Recipes §6.4.
-double RegularizedIncompleteBeta(double a, double b, double x);
-// Two-sided p of Student's t with df degrees of freedom: I_{df/(df+t²)}(df/2, 1/2).
-double StudentTTwoSidedP(double t, double df);
-// P(F ≤ f) for Fisher's F with (df1, df2) degrees of freedom: I_{df1 f/(df1 f + df2)}(df1/2,
-// df2/2).
-double FDistributionCdf(double f, double df1, double df2);
-// P(χ² ≥ x) with one degree of freedom: erfc(√(x/2)).
-double ChiSquare1UpperP(double x);
-// R's default quantile (type 7) of the values that are not NaN: with sorted x_1..x_n and
-// h = (n − 1)p, x_⌊h⌋+1 + (h − ⌊h⌋)(x_⌊h⌋+2 − x_⌊h⌋+1). NaN when no value.
-double QuantileType7(std::span<const double> values, double probability);
-
-// Welch's two-sample t test (R t.test, var.equal = FALSE): t = (m_a − m_b)/√(v_a/n_a + v_b/n_b),
-// Welch–Satterthwaite degrees of freedom, two-sided p. NaN values are left out; p is NaN with
-// fewer than 2 values on a side or zero variance on both.
-struct WelchTTest {
-  int n_a = 0;
-  int n_b = 0;
-  double mean_a = kIndicatorNaN;
-  double mean_b = kIndicatorNaN;
-  double t = kIndicatorNaN;
-  double df = kIndicatorNaN;
-  double p = kIndicatorNaN;
-};
-WelchTTest WelchTest(std::span<const double> a, std::span<const double> b);
-
-// The F test of two variances (R var.test): F = var(a)/var(b) with (n_a − 1, n_b − 1) degrees of
-// freedom, two-sided p = 2 min(P(F ≤ f), 1 − P(F ≤ f)).
-struct VarianceTest {
-  double f = kIndicatorNaN;
-  double df_a = kIndicatorNaN;
-  double df_b = kIndicatorNaN;
-  double p = kIndicatorNaN;
-};
-VarianceTest VarianceRatioTest(std::span<const double> a, std::span<const double> b);
-
-// The sample standard deviation (n − 1) of the values that are not NaN; NaN with fewer than 2.
-double SampleSd(std::span<const double> values);
 
 // ---------------------------------------------------------------------------------------------
 // Assessment periods.
@@ -127,6 +55,13 @@ struct AssessmentPeriods {
 // "2015-2020" (or one year, "2021"); throws Error{kInvalidInput} naming `option` otherwise.
 std::pair<int, int> ParseYearRange(std::string_view text, std::string_view option);
 
+// The years PH3 and the monthly series cover: from the earliest to the latest year of the periods
+// given, whichever comes first; `otherwise` when neither is given. Throws Error{kInvalidInput}
+// for a period that ends before it starts.
+std::pair<int, int> PeriodSpan(const std::optional<std::pair<int, int>>& reference,
+                               const std::optional<std::pair<int, int>>& comparison,
+                               std::pair<int, int> otherwise);
+
 // ---------------------------------------------------------------------------------------------
 // PH1/FW5: lifeform pairs.
 
@@ -146,11 +81,14 @@ enum class LogTransform {
   kHalfMinimum,  // PLET method 1 (default): log10(x + m/2), m the smallest value ≠ the minimum
   kPlusOne,      // PLET method 2: log10(x + 1)
 };
+// "half-minimum", "plus-one".
+std::string_view LogTransformName(LogTransform transform);
+std::optional<LogTransform> ParseLogTransform(std::string_view name);
 
 // The PLET transform of one series (spec §3.1 step 3, `log_transform`): NaN stays NaN. Method 1
 // adds half of the smallest value that differs from the series minimum (the smallest non-zero
-// value when there are zeros); a series without two distinct values adds its minimum (PLET would
-// add Inf). Returns an empty vector for a series that is all zero (PLET drops it).
+// value when there are zeros); a series without two distinct values adds half of that value
+// (PLET would add Inf). Returns an empty vector for a series that is all zero (PLET drops it).
 std::vector<double> LogTransformSeries(std::span<const double> values, LogTransform method);
 // `clean_years` (spec §3.1 step 4): in a series of whole years (12 values a year, January
 // first), the years with fewer than `min_months` values that are not NaN become all NaN.
@@ -334,8 +272,10 @@ struct AnomalyThresholds {
 
 // Anomalies of the comparison period by class. "important" counts every anomaly beyond the
 // 25/75 % thresholds (extreme ones included, PelHabMSFD's "Anom"), "extreme" those beyond
-// 2.5/97.5 %, "strong" the important ones that are not extreme ("High"). Percentages are of the
-// comparison months (PelHabMSFD's GUI divides by every month of the series instead).
+// 2.5/97.5 %, "strong" the important ones that are not extreme ("High"). Counts and percentages
+// are of the comparison months only. (PelHabMSFD's anomalies() means to do the same, but its
+// evalPH2 is the whole anomaly table, never subset: it counts and divides over every month of the
+// series, reference included.)
 struct AnomalyCounts {
   int months = 0;
   int important_positive = 0;
@@ -408,8 +348,9 @@ std::vector<double> LcbdPermutationP(const std::vector<std::vector<double>>& row
 struct Ph3Options {
   int first_year = 0;  // the period assessed, inclusive
   int last_year = 0;
-  // ph3DataCleaning (D1_MSFD defaults): the unit needs ≥ min_years years of ≥ min_months_per_year
-  // sampled months; a unit that fails is computed and flagged.
+  // ph3DataCleaning (D1_MSFD defaults): a year with fewer than min_months_per_year sampled months
+  // is reported but not assessed (see Ph3Year::assessed); the unit needs ≥ min_years assessed
+  // years, and a unit that fails is computed and flagged.
   int min_months_per_year = 6;
   int min_years = 5;
   int permutations = 999;           // LCBD test (`lcbdperm`)
@@ -424,7 +365,7 @@ struct Ph3Month {
   int month = 0;
   int samples = 0;
   DiversityIndices indices;
-  double patten = kIndicatorNaN;  // (H_max − H)/(H_max − H_min) over the assessed months
+  double patten = kIndicatorNaN;  // (H_max − H)/(H_max − H_min) over the assessed years' months
   bool bloom = false;             // one taxon ≥ 50 % of the month's total
   std::string dominant;           // the most abundant taxon
 };
@@ -439,6 +380,9 @@ struct ImportanceValue {
 struct Ph3Year {
   int year = 0;
   int months = 0;  // sampled months
+  // ≥ min_months_per_year sampled months: only such years enter Patten's extremes, the EQRs, LCBD,
+  // IVI and the trends (PelHabMSFD removes the others); the others have only their means.
+  bool assessed = false;
   // Means over the year's sampled months.
   double richness = kIndicatorNaN;
   double menhinick = kIndicatorNaN;
@@ -449,11 +393,12 @@ struct Ph3Year {
   double pielou = kIndicatorNaN;
   int bloom_months = 0;
   double bloom_index = kIndicatorNaN;  // PelHabMSFD `bloom`: 100 − bloom_months
-  // EQRs (PelHabMSFD `eqrIndices`): value / the maximum over the assessed years.
+  // EQRs (PelHabMSFD `eqrIndices`): value / the maximum over the assessed years; NaN for a year
+  // that is not assessed.
   double eqr_hulburt = kIndicatorNaN;    // of 100 − Hulburt
   double eqr_menhinick = kIndicatorNaN;  // of Menhinick
   double eqr_bloom = kIndicatorNaN;      // of the bloom index
-  double lcbd = kIndicatorNaN;           // of the year's pooled abundances
+  double lcbd = kIndicatorNaN;           // of the year's pool: the mean of its monthly means
   double lcbd_p = kIndicatorNaN;
   std::vector<ImportanceValue> ivi;  // for the most unusual significant years only
 };
@@ -467,16 +412,19 @@ struct Ph3Result {
   std::vector<std::string> taxa;  // the taxa (columns) used
   std::vector<Ph3Month> months;   // sampled months of the period
   std::vector<Ph3Year> years;
-  std::vector<IndexTrend> trends;  // Mann–Kendall of the annual means (phytoflow's addition)
-  int qualifying_years = 0;        // years with ≥ min_months_per_year sampled months
+  std::vector<IndexTrend> trends;  // Mann–Kendall of the assessed years' annual means (phytoflow's
+                                   // addition)
+  int qualifying_years = 0;        // assessed years: ≥ min_months_per_year sampled months
   bool qc_passed = false;
   std::vector<std::string> warnings;
 };
 
 // PH3 as PelHabMSFD computes it (spec §3.3): per sampled month of the period the indices of the
-// monthly pool (the taxa's monthly means), Patten over the months, the annual means, bloom
-// frequency, EQRs, LCBD of the yearly pool (Σ over the year's samples: monthly mean × samples)
-// with its permutation test, and the IVI of the ≤ ivi_years years of highest significant LCBD.
+// monthly pool (the taxa's monthly means); per year the annual means and bloom frequency; over the
+// assessed years (≥ min_months_per_year sampled months) Patten, the EQRs, LCBD of the yearly pool
+// (each taxon's mean over the year's sampled months, so that the sampling effort does not count)
+// with its permutation test, the IVI of the ≤ ivi_years years of highest significant LCBD and the
+// trends.
 // `taxa` holds one series per taxon (the columns). Throws Error{kInvalidInput} when
 // first_year > last_year.
 Ph3Result ComputePh3(std::span<const MonthlySeries> taxa, const Ph3Options& options);

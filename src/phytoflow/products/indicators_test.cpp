@@ -27,110 +27,6 @@ MonthlySeries Series(const std::string& name, int first_year, const std::vector<
   return series;
 }
 
-// ---- Statistics ---------------------------------------------------------------------------
-
-// The spec's test vector (§3.2): x = [1.0, 1.2, 0.9, 1.5, 1.7, 1.6, 2.0] → S = 15,
-// Var = 7·6·19/18 = 44.333, Z = 14/√44.333 = 2.1026, p = 0.0355, τ = 15/21 = 0.714.
-TEST(MannKendall, MatchesTheSpecTestVector) {
-  const std::vector<double> times = {1, 2, 3, 4, 5, 6, 7};
-  const std::vector<double> x = {1.0, 1.2, 0.9, 1.5, 1.7, 1.6, 2.0};
-  const KendallTrend trend = MannKendall(times, x);
-  EXPECT_EQ(trend.n, 7);
-  EXPECT_DOUBLE_EQ(trend.s, 15);
-  EXPECT_NEAR(trend.variance, 44.333, 5e-4);
-  EXPECT_NEAR(trend.z, 2.1026, 5e-5);
-  EXPECT_NEAR(trend.p, 0.0355, 5e-5);
-  EXPECT_NEAR(trend.tau, 0.714, 5e-4);
-  // The median of the 21 pairwise slopes, e.g. (1.5 − 1.0)/3 = 0.1667.
-  EXPECT_NEAR(trend.sen_slope, 1.0 / 6.0, 1e-12);
-}
-
-// Ties: x = [1, 1, 2] → S = 0 + 1 + 1 = 2; Var = (3·2·11 − 2·1·9)/18 = (66 − 18)/18 = 2.6667;
-// Z = (2 − 1)/√2.6667 = 0.6124. NaN values are left out; fewer than 3 values give no p.
-TEST(MannKendall, CorrectsForTiesAndSkipsNaN) {
-  const KendallTrend trend =
-      MannKendall(std::vector<double>{2001, 2002, 2003, 2004}, std::vector<double>{1, kNaN, 1, 2});
-  EXPECT_EQ(trend.n, 3);
-  EXPECT_DOUBLE_EQ(trend.s, 2);
-  EXPECT_NEAR(trend.variance, 48.0 / 18.0, 1e-12);
-  EXPECT_NEAR(trend.z, 1.0 / std::sqrt(48.0 / 18.0), 1e-12);
-  const KendallTrend short_series =
-      MannKendall(std::vector<double>{1, 2}, std::vector<double>{1, 2});
-  EXPECT_TRUE(std::isnan(short_series.p));
-  EXPECT_DOUBLE_EQ(short_series.tau, 1.0);
-}
-
-// Decreasing values give a negative S and Z = (S + 1)/√Var.
-TEST(MannKendall, SignOfADecrease) {
-  const KendallTrend trend =
-      MannKendall(std::vector<double>{1, 2, 3, 4}, std::vector<double>{4, 3, 2, 1});  // S = −6
-  EXPECT_DOUBLE_EQ(trend.s, -6);
-  // Var = 4·3·13/18 = 8.6667, Z = −5/√8.6667 = −1.6984.
-  EXPECT_NEAR(trend.z, -5.0 / std::sqrt(156.0 / 18.0), 1e-12);
-  EXPECT_DOUBLE_EQ(trend.tau, -1.0);
-}
-
-// Two seasons of 3 increasing values each: S = 3 + 3 = 6, Var = 2 × 3·2·11/18 = 7.3333,
-// Z = 5/√7.3333 = 1.8464.
-TEST(SeasonalKendall, SumsTheSeasons) {
-  const std::vector<SeasonValues> seasons = {{{2001, 2002, 2003}, {1, 2, 3}},
-                                             {{2001, 2002, 2003}, {5, 6, 9}},
-                                             {{2001}, {4}}};  // one value: adds nothing
-  const KendallTrend trend = SeasonalKendall(seasons);
-  EXPECT_DOUBLE_EQ(trend.s, 6);
-  EXPECT_NEAR(trend.variance, 2 * 66.0 / 18.0, 1e-12);
-  EXPECT_NEAR(trend.z, 5.0 / std::sqrt(132.0 / 18.0), 1e-12);
-  EXPECT_DOUBLE_EQ(trend.tau, 1.0);
-  // Slopes 1, 1, 2 (season 1: all 1) and 1, 3, 2 (season 2: 1, 4/2, 3): median of
-  // {1, 1, 1, 1, 2, 3} = 1.
-  EXPECT_DOUBLE_EQ(trend.sen_slope, 1.0);
-}
-
-TEST(Distributions, MatchClosedForms) {
-  EXPECT_NEAR(NormalCdf(1.959963984540054), 0.975, 1e-12);
-  // Student t with 2 df: P(|T| > t) = 1 − t/√(2 + t²); t = 2 → 1 − 2/√6 = 0.183503.
-  EXPECT_NEAR(StudentTTwoSidedP(2.0, 2.0), 1.0 - 2.0 / std::sqrt(6.0), 1e-12);
-  // 1 df (Cauchy): P(|T| > 1) = 1 − (2/π)·atan(1) = 0.5.
-  EXPECT_NEAR(StudentTTwoSidedP(1.0, 1.0), 0.5, 1e-12);
-  // F(4, 4): P(F ≤ f) = I_z(2, 2) = 3z² − 2z³ with z = f/(1 + f); f = 0.25 → z = 0.2 → 0.104.
-  EXPECT_NEAR(FDistributionCdf(0.25, 4, 4), 0.104, 1e-12);
-  // I_x(1, 1) = x; I_x(a, 1) = x^a.
-  EXPECT_NEAR(RegularizedIncompleteBeta(1, 1, 0.3), 0.3, 1e-12);
-  EXPECT_NEAR(RegularizedIncompleteBeta(3, 1, 0.5), 0.125, 1e-12);
-  // χ²₁ at 3.841459 is the 95 % quantile.
-  EXPECT_NEAR(ChiSquare1UpperP(3.841458820694124), 0.05, 1e-9);
-  EXPECT_TRUE(std::isnan(StudentTTwoSidedP(kNaN, 3)));
-}
-
-// R: quantile(1:10, c(0.25, 0.975)) = 3.25 and 9.775 (h = 9p: 2.25 → 3 + 0.25; 8.775 → 9.775).
-TEST(QuantileType7, MatchesR) {
-  const std::vector<double> values = {10, 9, 8, 7, 6, 5, 4, 3, 2, 1, kNaN};
-  EXPECT_DOUBLE_EQ(QuantileType7(values, 0.25), 3.25);
-  EXPECT_DOUBLE_EQ(QuantileType7(values, 0.975), 9.775);
-  EXPECT_DOUBLE_EQ(QuantileType7(values, 0.0), 1);
-  EXPECT_DOUBLE_EQ(QuantileType7(values, 1.0), 10);
-  EXPECT_TRUE(std::isnan(QuantileType7(std::vector<double>{}, 0.5)));
-}
-
-// t.test(1:5, c(2, 4, 6, 8, 10)): means 3 and 6, variances 2.5 and 10,
-// t = −3/√(0.5 + 2) = −1.8974, df = 2.5²/(0.5²/4 + 2²/4) = 5.8824, p = 0.1075 (numerical
-// integration of the t density). var.test: F = 2.5/10 = 0.25, p = 2 × 0.104 = 0.208.
-TEST(TwoSampleTests, WelchAndVarianceRatio) {
-  const std::vector<double> a = {1, 2, 3, 4, 5};
-  const std::vector<double> b = {2, 4, 6, 8, 10};
-  const WelchTTest t = WelchTest(a, b);
-  EXPECT_NEAR(t.t, -3.0 / std::sqrt(2.5), 1e-12);
-  EXPECT_NEAR(t.df, 6.25 / (0.0625 + 1.0), 1e-12);
-  EXPECT_NEAR(t.p, 0.107531, 1e-6);
-  EXPECT_DOUBLE_EQ(t.mean_a, 3);
-  EXPECT_DOUBLE_EQ(t.mean_b, 6);
-  const VarianceTest f = VarianceRatioTest(a, b);
-  EXPECT_DOUBLE_EQ(f.f, 0.25);
-  EXPECT_DOUBLE_EQ(f.df_a, 4);
-  EXPECT_NEAR(f.p, 0.208, 1e-12);
-  EXPECT_TRUE(std::isnan(WelchTest(std::vector<double>{1}, b).p));
-}
-
 // ---- Periods and options ------------------------------------------------------------------
 
 TEST(AssessmentPeriods, ParsesAndValidates) {
@@ -151,6 +47,20 @@ TEST(AssessmentPeriods, ParsesAndValidates) {
     EXPECT_NE(std::string(error.what()).find("overlap"), std::string::npos);
   }
   EXPECT_THROW((AssessmentPeriods{2020, 2015, 2021, 2022}.Validate()), Error);
+}
+
+// PH3 and the series cover both periods whichever comes first: reference 2021–2025 and
+// comparison 2015–2020 span 2015–2025; one period alone is its own span; none: `otherwise`.
+TEST(PeriodSpan, CoversThePeriodsGivenInEitherOrder) {
+  const auto later = std::make_optional(std::make_pair(2021, 2025));
+  const auto earlier = std::make_optional(std::make_pair(2015, 2020));
+  const std::pair<int, int> otherwise = {2000, 2030};
+  EXPECT_EQ(PeriodSpan(later, earlier, otherwise), std::make_pair(2015, 2025));
+  EXPECT_EQ(PeriodSpan(earlier, later, otherwise), std::make_pair(2015, 2025));
+  EXPECT_EQ(PeriodSpan(later, std::nullopt, otherwise), std::make_pair(2021, 2025));
+  EXPECT_EQ(PeriodSpan(std::nullopt, earlier, otherwise), std::make_pair(2015, 2020));
+  EXPECT_EQ(PeriodSpan(std::nullopt, std::nullopt, otherwise), otherwise);
+  EXPECT_THROW(PeriodSpan(std::make_pair(2020, 2015), std::nullopt, otherwise), Error);
 }
 
 TEST(LifeformPairs, ParseAndDefaults) {
@@ -186,6 +96,9 @@ TEST(LogTransformSeries, AddsHalfTheSmallestValueAboveTheMinimum) {
                    std::log10(6.0));
   EXPECT_TRUE(
       LogTransformSeries(std::vector<double>{0, kNaN, 0}, LogTransform::kHalfMinimum).empty());
+  EXPECT_EQ(ParseLogTransform("plus-one"), LogTransform::kPlusOne);
+  EXPECT_EQ(LogTransformName(*ParseLogTransform("half-minimum")), "half-minimum");
+  EXPECT_FALSE(ParseLogTransform("log").has_value());
 }
 
 TEST(ClearSparseYears, ClearsYearsWithTooFewMonths) {
@@ -390,6 +303,38 @@ TEST(ComputePh1, CleansYearsAndReportsMissingSeries) {
   EXPECT_THROW(ComputePh1(series, pairs, {.periods = {2015, 2018, 2018, 2019}}), Error);
 }
 
+// qc_ref counts what is left after clean_years and fill_gaps. Reference 2015–2017: 2015 misses
+// June (interpolated by fill_gaps: a point with 0 samples), 2017 has only January–July (7 < 8
+// months: cleared). Counted from the remaining points: 2 years, 11 + 12 = 23 sampled months, and
+// June sampled in 2016 only, so 11 calendar months in ≥ 2 years: the QC fails. (Counting before
+// the cleaning would find 3 years, 11 + 12 + 7 = 30 months and every calendar month in ≥ 2 years,
+// and pass.)
+TEST(ComputePh1, QualityControlCountsTheCleanedReferencePoints) {
+  std::vector<double> diatoms;
+  std::vector<double> dinos;
+  for (int year = 0; year < 4; ++year) {
+    for (int month = 0; month < 12; ++month) {
+      const bool missing = (year == 0 && month == 5) || (year == 2 && month >= 7);
+      diatoms.push_back(missing ? kNaN : 50.0 + 40.0 * ((month * 5 + year * 2) % 9));
+      dinos.push_back(missing ? kNaN : 20.0 + 15.0 * ((month * 4 + year) % 7));
+    }
+  }
+  const std::vector<MonthlySeries> series = {Series("diatom", 2015, diatoms),
+                                             Series("dinoflagellate", 2015, dinos)};
+  const std::vector<LifeformPair> pairs = {{"diatom", "dinoflagellate"}};
+  const Ph1Result result = ComputePh1(series, pairs, {.periods = {2015, 2017, 2018, 2018}});
+  const Ph1PairResult& pair = result.pairs[0];
+  EXPECT_EQ(pair.reference.size(), 24u);  // 2015 with June interpolated, and 2016
+  EXPECT_EQ(pair.reference[5].samples, 0);
+  EXPECT_EQ(pair.quality.years, 2);
+  EXPECT_EQ(pair.quality.months, 23);
+  EXPECT_EQ(pair.quality.calendar_months_ok, 11);
+  EXPECT_FALSE(pair.quality.passed);
+  ASSERT_FALSE(pair.warnings.empty());
+  EXPECT_NE(pair.warnings[0].find("quality control"), std::string::npos);
+  EXPECT_TRUE(pair.envelope.has_value());  // computed anyway, flagged
+}
+
 // ---- PH2 -------------------------------------------------------------------------------------
 
 // Reference 2015–2016, comparison 2017. Monthly means 999 (2015), 9 (2016) and 99999 (2017), so
@@ -529,11 +474,11 @@ TEST(LcbdPermutationP, IsNearTheExactProbability) {
   EXPECT_EQ(p, LcbdPermutationP({{1, 0}, {1, 0}, {0, 1}}, 999, 7));  // seeded
 }
 
-// Two taxa over 2015–2016. 2015: January [50, 50] (a bloom: 50 ≥ 100/2), February [90, 10];
-// 2016: January [10, 10]. Menhinick: 2/10 = 0.2, 0.2, 2/√20 = 0.4472; annual means 0.2 and
-// 0.4472; EQR Menhinick 0.2/0.4472 = 0.4472 and 1. Hulburt is 100 in every month (two taxa), so
-// 100 − Hulburt = 0 and its EQR is undefined. Bloom months: 2015 both (50 ≥ 50, 90 ≥ 50),
-// 2016 one: bloom index 98 and 99, EQR 98/99 and 1.
+// Two taxa over 2015–2016, every year assessed (min_months_per_year = 1). 2015: January [50, 50]
+// (a bloom: 50 ≥ 100/2), February [90, 10]; 2016: January [10, 10]. Menhinick: 2/10 = 0.2, 0.2,
+// 2/√20 = 0.4472; annual means 0.2 and 0.4472; EQR Menhinick 0.2/0.4472 = 0.4472 and 1. Hulburt
+// is 100 in every month (two taxa), so 100 − Hulburt = 0 and its EQR is undefined. Bloom months:
+// 2015 both (50 ≥ 50, 90 ≥ 50), 2016 one: bloom index 98 and 99, EQR 98/99 and 1.
 TEST(ComputePh3, AnnualMeansBloomsAndEqrs) {
   std::vector<double> a(24, kNaN);
   std::vector<double> b(24, kNaN);
@@ -544,8 +489,8 @@ TEST(ComputePh3, AnnualMeansBloomsAndEqrs) {
   a[12] = 10;
   b[12] = 10;
   const std::vector<MonthlySeries> taxa = {Series("A", 2015, a), Series("B", 2015, b)};
-  const Ph3Result result =
-      ComputePh3(taxa, {.first_year = 2015, .last_year = 2016, .permutations = 99});
+  const Ph3Result result = ComputePh3(
+      taxa, {.first_year = 2015, .last_year = 2016, .min_months_per_year = 1, .permutations = 99});
   ASSERT_EQ(result.months.size(), 3u);
   EXPECT_TRUE(result.months[0].bloom);
   EXPECT_EQ(result.months[1].dominant, "A");
@@ -561,9 +506,10 @@ TEST(ComputePh3, AnnualMeansBloomsAndEqrs) {
   // Patten: Shannon is ln 2 (Jan 2015 and 2016, the maximum) and 0.3251 (Feb 2015, the minimum).
   EXPECT_DOUBLE_EQ(result.months[0].patten, 0.0);
   EXPECT_DOUBLE_EQ(result.months[1].patten, 1.0);
-  // Yearly pools [140, 60] and [10, 10]: LCBD of two rows is 0.5 each.
+  // Yearly pools (means of the months) [70, 30] and [10, 10]: LCBD of two rows is 0.5 each.
   EXPECT_NEAR(result.years[0].lcbd, 0.5, 1e-12);
-  EXPECT_FALSE(result.qc_passed);  // no year with 6 months
+  EXPECT_TRUE(result.years[0].assessed);
+  EXPECT_FALSE(result.qc_passed);  // 2 assessed years, not 5
   ASSERT_EQ(result.trends.size(), 5u);
   EXPECT_EQ(result.trends[0].index, "menhinick");
 }
@@ -595,6 +541,102 @@ TEST(ComputePh3, ImportanceValuesOfTheMostUnusualYear) {
   EXPECT_NEAR(unusual.ivi[0].relative_density, 100.0 * 1200 / 1212, 1e-9);
   EXPECT_NEAR(unusual.ivi[0].relative_frequency, 50.0, 1e-9);
   EXPECT_TRUE(result.years[0].ivi.empty());  // the usual years are not significant
+}
+
+// A series of whole years with `samples` samples in every month whose value is not NaN.
+MonthlySeries SeriesWithSamples(const std::string& name,
+                                int first_year,
+                                const std::vector<double>& values,
+                                const std::vector<int>& samples) {
+  MonthlySeries series = Series(name, first_year, values);
+  for (size_t i = 0; i < series.points.size(); ++i) {
+    series.points[i].samples = std::isnan(values[i]) ? 0 : samples[i];
+  }
+  return series;
+}
+
+// LCBD does not depend on the sampling effort. Three years of two taxa: 2015 [10, 10] every
+// month with 1 sample, 2016 the same composition with 3 samples a month in only 8 months, 2017
+// [30, 5]. The yearly pools (means of the monthly means) are [10, 10], [10, 10] and [30, 5]; two
+// equal rows a and one row c centre to (a − c)/3, (a − c)/3 and 2(c − a)/3, whose squares are in
+// the ratio 1 : 1 : 4, so LCBD = 1/6, 1/6 and 2/3. (Pools of monthly mean × samples, [120, 120]
+// and [240, 240], would make 2016 look different from 2015.)
+TEST(ComputePh3, LcbdIsFreeOfTheSamplingEffort) {
+  std::vector<double> a(36, kNaN);
+  std::vector<double> b(36, kNaN);
+  std::vector<int> samples(36, 1);
+  for (int month = 0; month < 12; ++month) {
+    a[month] = 10;
+    b[month] = 10;
+    if (month < 8) {
+      a[12 + month] = 10;
+      b[12 + month] = 10;
+      samples[12 + month] = 3;
+    }
+    a[24 + month] = 30;
+    b[24 + month] = 5;
+  }
+  const std::vector<MonthlySeries> taxa = {SeriesWithSamples("A", 2015, a, samples),
+                                           SeriesWithSamples("B", 2015, b, samples)};
+  const Ph3Result result =
+      ComputePh3(taxa, {.first_year = 2015, .last_year = 2017, .permutations = 9});
+  ASSERT_EQ(result.years.size(), 3u);
+  EXPECT_EQ(result.years[1].months, 8);
+  EXPECT_EQ(result.months[12].samples, 3);
+  EXPECT_NEAR(result.years[0].lcbd, 1.0 / 6.0, 1e-12);
+  EXPECT_NEAR(result.years[1].lcbd, 1.0 / 6.0, 1e-12);
+  EXPECT_NEAR(result.years[2].lcbd, 2.0 / 3.0, 1e-12);
+}
+
+// A year with fewer than 6 sampled months is reported but not assessed. 2015 [100, 100, 0] and
+// 2016 [100, 100, 100] every month: Menhinick 2/√200 = 0.14142 and 3/√300 = 0.17321, EQR
+// 0.14142/0.17321 = √(2/3) = 0.8165 and 1. Adding 2017 with one month of [1, 1, 1] (Menhinick
+// 3/√3 = 1.732, which as the best year would make the EQRs 0.082 and 0.1) changes nothing of
+// 2015 and 2016: 2017 has its means but no EQR, LCBD or place in the trends.
+TEST(ComputePh3, SparseYearsAreReportedButNotAssessed) {
+  std::vector<double> a(36, kNaN);
+  std::vector<double> b(36, kNaN);
+  std::vector<double> c(36, kNaN);
+  for (int month = 0; month < 24; ++month) {
+    a[month] = 100;
+    b[month] = 100;
+    c[month] = month < 12 ? 0 : 100;
+  }
+  const Ph3Options options{.first_year = 2015, .last_year = 2017, .permutations = 9};
+  const std::vector<MonthlySeries> two_years = {
+      Series("A", 2015, a), Series("B", 2015, b), Series("C", 2015, c)};
+  const Ph3Result before = ComputePh3(two_years, options);
+  a[24] = 1;
+  b[24] = 1;
+  c[24] = 1;
+  const std::vector<MonthlySeries> three_years = {
+      Series("A", 2015, a), Series("B", 2015, b), Series("C", 2015, c)};
+  const Ph3Result after = ComputePh3(three_years, options);
+  ASSERT_EQ(before.years.size(), 2u);
+  ASSERT_EQ(after.years.size(), 3u);
+  EXPECT_NEAR(after.years[0].eqr_menhinick, std::sqrt(2.0 / 3.0), 1e-12);
+  EXPECT_DOUBLE_EQ(after.years[1].eqr_menhinick, 1.0);
+  for (size_t year = 0; year < 2; ++year) {
+    EXPECT_TRUE(after.years[year].assessed);
+    EXPECT_DOUBLE_EQ(after.years[year].eqr_menhinick, before.years[year].eqr_menhinick);
+    EXPECT_DOUBLE_EQ(after.years[year].eqr_bloom, before.years[year].eqr_bloom);
+    EXPECT_DOUBLE_EQ(after.years[year].lcbd, before.years[year].lcbd);
+  }
+  const Ph3Year& sparse = after.years[2];
+  EXPECT_EQ(sparse.year, 2017);
+  EXPECT_EQ(sparse.months, 1);
+  EXPECT_FALSE(sparse.assessed);
+  EXPECT_NEAR(sparse.menhinick, 3 / std::sqrt(3.0), 1e-12);
+  EXPECT_TRUE(std::isnan(sparse.eqr_menhinick));
+  EXPECT_TRUE(std::isnan(sparse.lcbd));
+  EXPECT_TRUE(std::isnan(after.months.back().patten));
+  EXPECT_EQ(after.qualifying_years, 2);
+  EXPECT_EQ(after.trends[0].kendall.n, 2);  // 2015 and 2016 only
+  bool named = false;
+  for (const std::string& warning : after.warnings) {
+    named = named || warning.find("2017") != std::string::npos;
+  }
+  EXPECT_TRUE(named);
 }
 
 }  // namespace

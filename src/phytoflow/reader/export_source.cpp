@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <system_error>
 
 #include <zip.h>
@@ -133,19 +135,151 @@ struct ZipCloser {
 struct ZipFileCloser {
   void operator()(zip_file_t* file) const { zip_fclose(file); }
 };
+using ZipArchive = std::unique_ptr<zip_t, ZipCloser>;
 
-// An entry name that stays inside the destination: relative, no "..", no drive letters.
+// Unix file types in the upper half of a zip entry's external attributes (made by Unix tools).
+constexpr uint32_t kUnixTypeMask = 0170000;
+constexpr uint32_t kUnixRegularFile = 0100000;
+constexpr uint32_t kUnixFolder = 0040000;
+constexpr uint32_t kUnixSymbolicLink = 0120000;
+
+// An entry name that stays inside the destination: relative, no "..", no drive letters. A
+// backslash counts as a separator too, as Windows tools write it.
 bool IsSafeEntryName(const std::string& name) {
   if (name.empty() || name.front() == '/' || name.front() == '\\' ||
       name.find(':') != std::string::npos) {
     return false;
   }
-  for (const auto& part : fs::path(name)) {
+  std::string slashed = name;
+  std::replace(slashed.begin(), slashed.end(), '\\', '/');
+  for (const auto& part : fs::path(slashed)) {
     if (part == "..") {
       return false;
     }
   }
   return true;
+}
+
+// The entry's name as it will be written: '/'-separated, without "." parts or a final '/'.
+std::string NormalisedEntryName(const std::string& name) {
+  std::string normal = fs::path(name).lexically_normal().generic_string();
+  while (!normal.empty() && normal.back() == '/') {
+    normal.pop_back();
+  }
+  return normal;
+}
+
+std::string Label(const fs::path& zip, const std::string& display_name) {
+  return display_name.empty() ? zip.string() : display_name;
+}
+
+ZipArchive OpenZip(const fs::path& zip, const std::string& label) {
+  int open_error = 0;
+  ZipArchive archive(zip_open(zip.c_str(), ZIP_RDONLY, &open_error));
+  if (!archive) {
+    zip_error_t error;
+    zip_error_init_with_code(&error, open_error);
+    const std::string message = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    throw Error(ErrorCode::kInvalidInput,
+                label + ": not a readable zip archive (" + message +
+                    "; a truncated upload looks like this too)");
+  }
+  return archive;
+}
+
+struct CheckedEntry {
+  std::string name;
+  bool folder = false;
+  uint64_t declared_bytes = 0;
+};
+
+// The checks of CheckZip on an open archive; the entries in archive order.
+std::vector<CheckedEntry> CheckEntries(zip_t* archive,
+                                       const std::string& label,
+                                       const ZipLimits& limits) {
+  const zip_int64_t count = zip_get_num_entries(archive, 0);
+  if (count > limits.max_entries) {
+    throw Error(ErrorCode::kInvalidInput,
+                label + ": holds " + std::to_string(count) + " entries, more than the limit of " +
+                    std::to_string(limits.max_entries));
+  }
+  std::vector<CheckedEntry> entries;
+  std::set<std::string> files;
+  std::set<std::string> folders;  // named by an entry, or the parent of one
+  uint64_t total = 0;
+  for (zip_int64_t idx = 0; idx < count; ++idx) {
+    const auto index = static_cast<zip_uint64_t>(idx);
+    const char* raw_name = zip_get_name(archive, index, 0);
+    CheckedEntry entry{.name = raw_name != nullptr ? raw_name : ""};
+    const std::string where = label + ": entry '" + entry.name + "'";
+    if (!IsSafeEntryName(entry.name)) {
+      throw Error(ErrorCode::kInvalidInput,
+                  where + ": an absolute path or one with '..' would be written outside the " +
+                      "export folder");
+    }
+    zip_uint8_t system = 0;
+    zip_uint32_t attributes = 0;
+    if (zip_file_get_external_attributes(archive, index, 0, &system, &attributes) == 0 &&
+        system == ZIP_OPSYS_UNIX) {
+      const uint32_t type = (attributes >> 16) & kUnixTypeMask;
+      if (type == kUnixSymbolicLink) {
+        throw Error(ErrorCode::kInvalidInput,
+                    where + ": a symbolic link (an export holds only files and folders)");
+      }
+      if (type != 0 && type != kUnixRegularFile && type != kUnixFolder) {
+        throw Error(ErrorCode::kInvalidInput,
+                    where + ": a special file (an export holds only files and folders)");
+      }
+    }
+    entry.folder = entry.name.back() == '/';
+    const std::string normal = NormalisedEntryName(entry.name);
+    if (entry.folder) {
+      folders.insert(normal);
+    } else if (normal.empty() || !files.insert(normal).second) {
+      throw Error(ErrorCode::kInvalidInput, where + ": the name is given twice");
+    }
+    for (fs::path parent = fs::path(normal).parent_path(); !parent.empty();
+         parent = parent.parent_path()) {
+      folders.insert(parent.generic_string());
+    }
+
+    zip_stat_t stat;
+    zip_stat_init(&stat);
+    if (zip_stat_index(archive, index, 0, &stat) != 0 || (stat.valid & ZIP_STAT_SIZE) == 0 ||
+        (stat.valid & ZIP_STAT_COMP_SIZE) == 0) {
+      throw Error(ErrorCode::kInvalidInput,
+                  where + ": unreadable header (" + zip_strerror(archive) + ")");
+    }
+    entry.declared_bytes = stat.size;
+    total += stat.size;
+    if (total > limits.max_unpacked_bytes) {
+      throw Error(ErrorCode::kInvalidInput,
+                  where + ": the archive unpacks to more than the limit of " +
+                      std::to_string(limits.max_unpacked_bytes) + " bytes (this entry alone " +
+                      "declares " + std::to_string(stat.size) + ")");
+    }
+    if (stat.size > 0) {
+      const double ratio = stat.comp_size == 0 ? std::numeric_limits<double>::infinity()
+                                               : static_cast<double>(stat.size) /
+                                                     static_cast<double>(stat.comp_size);
+      if (ratio > limits.max_ratio) {
+        throw Error(ErrorCode::kInvalidInput,
+                    where + ": expands " + std::to_string(static_cast<int64_t>(ratio)) + "-fold (" +
+                        std::to_string(stat.comp_size) + " to " + std::to_string(stat.size) +
+                        " bytes), more than the limit of " +
+                        std::to_string(static_cast<int64_t>(limits.max_ratio)) + " (a zip bomb?)");
+      }
+    }
+    entries.push_back(std::move(entry));
+  }
+  for (const std::string& file : files) {
+    if (folders.count(file) > 0) {
+      throw Error(ErrorCode::kInvalidInput,
+                  label + ": entry '" + file + "' is given both as a file and as a folder");
+    }
+  }
+  return entries;
 }
 
 }  // namespace
@@ -156,54 +290,76 @@ std::vector<RunFiles> FindRunsInFolder(const fs::path& folder) {
   return runs;
 }
 
-void UnpackZip(const fs::path& zip, const fs::path& destination) {
-  int open_error = 0;
-  std::unique_ptr<zip_t, ZipCloser> archive(zip_open(zip.c_str(), ZIP_RDONLY, &open_error));
-  if (!archive) {
-    zip_error_t error;
-    zip_error_init_with_code(&error, open_error);
-    const std::string message = zip_error_strerror(&error);
-    zip_error_fini(&error);
-    throw Error(ErrorCode::kInvalidInput,
-                zip.string() + ": not a readable zip archive (" + message + ")");
+ZipSummary CheckZip(const fs::path& zip, const ZipLimits& limits, const std::string& display_name) {
+  const std::string label = Label(zip, display_name);
+  const ZipArchive archive = OpenZip(zip, label);
+  ZipSummary summary;
+  for (const CheckedEntry& entry : CheckEntries(archive.get(), label, limits)) {
+    ++summary.entries;
+    summary.unpacked_bytes += entry.declared_bytes;
   }
-  const zip_int64_t entries = zip_get_num_entries(archive.get(), 0);
+  return summary;
+}
+
+void UnpackZip(const fs::path& zip,
+               const fs::path& destination,
+               const ZipLimits& limits,
+               const std::string& display_name) {
+  const std::string label = Label(zip, display_name);
+  const ZipArchive archive = OpenZip(zip, label);
+  const std::vector<CheckedEntry> entries = CheckEntries(archive.get(), label, limits);
   std::vector<char> buffer(1 << 16);
-  for (zip_int64_t i = 0; i < entries; ++i) {
-    const char* raw_name = zip_get_name(archive.get(), static_cast<zip_uint64_t>(i), 0);
-    const std::string name = raw_name ? raw_name : "";
-    if (!IsSafeEntryName(name)) {
-      throw Error(
-          ErrorCode::kInvalidInput,
-          zip.string() + ": entry '" + name + "' would be written outside the export folder");
-    }
-    const fs::path target = destination / name;
-    if (name.back() == '/') {
-      fs::create_directories(target);
+  uint64_t total = 0;
+  for (size_t idx = 0; idx < entries.size(); ++idx) {
+    const CheckedEntry& entry = entries[idx];
+    const std::string where = label + ": entry '" + entry.name + "'";
+    const fs::path target = destination / NormalisedEntryName(entry.name);
+    std::error_code error;
+    if (entry.folder) {
+      fs::create_directories(target, error);
+      if (error) {
+        throw Error(ErrorCode::kUnavailable,
+                    "cannot create " + target.string() + " while unpacking " + label);
+      }
       continue;
     }
-    fs::create_directories(target.parent_path());
+    fs::create_directories(target.parent_path(), error);
     std::unique_ptr<zip_file_t, ZipFileCloser> file(
-        zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(i), 0));
+        zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(idx), 0));
     if (!file) {
       throw Error(ErrorCode::kInvalidInput,
-                  zip.string() + ": cannot read entry '" + name + "' (" +
-                      zip_strerror(archive.get()) + ")");
+                  where + ": cannot be read (" + zip_strerror(archive.get()) + ")");
     }
     std::ofstream out(target, std::ios::binary);
+    uint64_t written = 0;
     while (true) {
       const zip_int64_t read = zip_fread(file.get(), buffer.data(), buffer.size());
       if (read < 0) {
-        throw Error(ErrorCode::kInvalidInput, zip.string() + ": entry '" + name + "' is damaged");
+        throw Error(ErrorCode::kInvalidInput,
+                    where + ": damaged (" + zip_file_strerror(file.get()) + ")");
       }
       if (read == 0) {
         break;
+      }
+      // The limits were checked against the declared sizes; a header that understates them is
+      // caught here, after at most one buffer more than declared.
+      written += static_cast<uint64_t>(read);
+      total += static_cast<uint64_t>(read);
+      if (written > entry.declared_bytes) {
+        throw Error(ErrorCode::kInvalidInput,
+                    where + ": unpacks to more than the " + std::to_string(entry.declared_bytes) +
+                        " bytes its header declares (a zip bomb?)");
+      }
+      if (total > limits.max_unpacked_bytes) {
+        throw Error(ErrorCode::kInvalidInput,
+                    where + ": the archive unpacks to more than the limit of " +
+                        std::to_string(limits.max_unpacked_bytes) + " bytes");
       }
       out.write(buffer.data(), read);
     }
     if (!out) {
       throw Error(ErrorCode::kUnavailable,
-                  "cannot write " + target.string() + " while unpacking " + zip.string());
+                  "cannot write " + target.string() + " while unpacking " + label);
     }
   }
 }

@@ -2,8 +2,9 @@
 
 // Finds the FlowCam runs in what the user points at: a run folder, a folder of run folders, or
 // a .zip of either. A zip is unpacked into a private temporary folder that lives as long as the
-// ExportSource.
+// ExportSource. Zips are checked against ZipLimits first (zip bombs, paths leaving the folder).
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -30,7 +31,7 @@ struct RunFiles {
 class ExportSource {
  public:
   // Throws Error{kNotFound} if `input` does not exist, Error{kInvalidInput} if it holds no
-  // particle list or is a zip that cannot be read (or tries to write outside its folder).
+  // particle list or is a zip that cannot be read or breaks the default ZipLimits.
   explicit ExportSource(const std::filesystem::path& input);
   ~ExportSource();
   ExportSource(const ExportSource&) = delete;
@@ -47,8 +48,38 @@ class ExportSource {
 // sub-folders, recursively. Sorted by list path.
 std::vector<RunFiles> FindRunsInFolder(const std::filesystem::path& folder);
 
-// Unpacks `zip` into `destination` (which must exist). Throws Error{kInvalidInput} for a
-// damaged archive or an entry whose path would leave `destination`.
-void UnpackZip(const std::filesystem::path& zip, const std::filesystem::path& destination);
+// What a zip may hold, against zip bombs: an archive of a few kilobytes can declare (or, with a
+// lying header, actually expand to) terabytes.
+struct ZipLimits {
+  int64_t max_entries = 100000;                      // files and folders
+  uint64_t max_unpacked_bytes = uint64_t{16} << 30;  // sum of the entries' sizes (16 GiB)
+  double max_ratio = 1000;  // unpacked / packed size of one entry (deflate's own limit is ~1032)
+};
+
+// What CheckZip found in an acceptable archive.
+struct ZipSummary {
+  int64_t entries = 0;          // files and folders
+  uint64_t unpacked_bytes = 0;  // as declared by the central directory
+};
+
+// Checks a zip from its central directory, without unpacking anything: it must open as a zip
+// (not truncated), hold at most `limits.max_entries` entries, declare at most
+// `limits.max_unpacked_bytes` in all and no entry expanding more than `limits.max_ratio`-fold,
+// and every entry must be a file or folder (no symbolic link or device, by its Unix mode) whose
+// name is relative, without "..", and not given twice (nor as both a file and a folder). Throws
+// Error{kInvalidInput} naming the zip (`display_name`, or the path when empty) and the entry.
+ZipSummary CheckZip(const std::filesystem::path& zip,
+                    const ZipLimits& limits = {},
+                    const std::string& display_name = {});
+
+// Unpacks `zip` into `destination` (which must exist) after CheckZip, and counts the bytes
+// actually written: an entry that unpacks to more than its header declares is refused, so a
+// lying header cannot pass the limits either. Throws Error{kInvalidInput} as CheckZip does and
+// for a damaged entry, Error{kUnavailable} when a file cannot be written. On failure, what was
+// unpacked so far stays in `destination` for the caller to remove.
+void UnpackZip(const std::filesystem::path& zip,
+               const std::filesystem::path& destination,
+               const ZipLimits& limits = {},
+               const std::string& display_name = {});
 
 }  // namespace phytoflow

@@ -1,12 +1,16 @@
 #include "phytoflow/core/error.h"
 #include "phytoflow/reader/classification_reader.h"
 #include "phytoflow/reader/context_reader.h"
+#include "phytoflow/reader/export_source.h"
 #include "phytoflow/reader/list_reader.h"
 #include "phytoflow/reader/outline_reader.h"
 #include "phytoflow/reader/text.h"
 #include "phytoflow/reader/volume.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -303,6 +307,138 @@ TEST(Volume, DilutionOnlyWhenTheRunAsksForIt) {
   EXPECT_EQ(DilutionFactor(
                 Kv({{"Fluid", "UseDilutionCalculation", "1"}, {"Fluid", "SampleDilution", "0"}})),
             1.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zips: the limits against zip bombs and paths leaving the folder. The hostile archives are made
+// by tests/data/zips/make_zips.py (README.md there says what each holds).
+
+namespace fs = std::filesystem;
+
+fs::path ZipFixture(const std::string& name) {
+  return fs::path("tests/data/zips") / name;
+}
+
+// A fresh empty folder, removed with the object.
+class TempFolder {
+ public:
+  TempFolder() {
+    std::string pattern = (fs::temp_directory_path() / "phytoflow-reader-test-XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempFolder() { fs::remove_all(path_); }
+  TempFolder(const TempFolder&) = delete;
+  TempFolder& operator=(const TempFolder&) = delete;
+  const fs::path& Path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string FileText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// The message of the Error{kInvalidInput} that CheckZip throws for a fixture.
+std::string CheckZipError(const std::string& name, const ZipLimits& limits = {}) {
+  return ErrorOf([&] { CheckZip(ZipFixture(name), limits, name); });
+}
+
+TEST(CheckZip, SummarisesAGoodArchiveFromItsDirectory) {
+  const ZipSummary summary = CheckZip(ZipFixture("good.zip"));
+  EXPECT_EQ(summary.entries, 2);
+  EXPECT_EQ(summary.unpacked_bytes, 18U);  // "alpha\n" 6 + "bravo bravo\n" 12
+}
+
+TEST(CheckZip, RefusesPathsLeavingTheFolder) {
+  const std::string traversal = CheckZipError("traversal.zip");
+  EXPECT_NE(traversal.find("traversal.zip: entry '../evil.txt'"), std::string::npos) << traversal;
+  EXPECT_NE(traversal.find("outside the export folder"), std::string::npos) << traversal;
+  const std::string absolute = CheckZipError("absolute.zip");
+  EXPECT_NE(absolute.find("absolute.zip: entry '/tmp/evil.txt'"), std::string::npos) << absolute;
+}
+
+TEST(CheckZip, RefusesSymbolicLinksAndRepeatedNames) {
+  const std::string link = CheckZipError("symlink.zip");
+  EXPECT_NE(link.find("entry 'run/link': a symbolic link"), std::string::npos) << link;
+  const std::string duplicate = CheckZipError("duplicate.zip");
+  EXPECT_NE(duplicate.find("entry 'run/a.txt': the name is given twice"), std::string::npos)
+      << duplicate;
+}
+
+TEST(CheckZip, RefusesATruncatedArchiveAndOneThatIsNoZip) {
+  const std::string truncated = CheckZipError("truncated.zip");
+  EXPECT_NE(truncated.find("truncated.zip: not a readable zip archive"), std::string::npos)
+      << truncated;
+  // The fixture script itself is text, not a zip.
+  const std::string text = CheckZipError("make_zips.py");
+  EXPECT_NE(text.find("make_zips.py: not a readable zip archive"), std::string::npos) << text;
+}
+
+TEST(CheckZip, RefusesAZipBombByItsRatio) {
+  // 20 MiB of zeros deflated to 20,387 bytes: 20,971,520 / 20,387 = 1028.7-fold.
+  const std::string bomb = CheckZipError("bomb.zip");
+  EXPECT_NE(bomb.find("entry 'zeros.bin': expands 1028-fold (20387 to 20971520 bytes), more "
+                      "than the limit of 1000"),
+            std::string::npos)
+      << bomb;
+  // A looser ratio lets the same archive through.
+  EXPECT_EQ(CheckZip(ZipFixture("bomb.zip"), {.max_ratio = 2000}).unpacked_bytes, 20971520U);
+}
+
+TEST(CheckZip, RefusesAHugeDeclaredSizeWithoutReadingIt) {
+  // The central directory declares 20,000,000,000 bytes; the default limit is 16 GiB =
+  // 17,179,869,184 bytes.
+  const std::string huge = CheckZipError("huge_declared.zip");
+  EXPECT_NE(huge.find("entry 'run/huge.bin': the archive unpacks to more than the limit of "
+                      "17179869184 bytes (this entry alone declares 20000000000)"),
+            std::string::npos)
+      << huge;
+}
+
+TEST(CheckZip, AppliesTheEntryAndSizeLimitsGiven) {
+  const std::string entries = CheckZipError("good.zip", {.max_entries = 1});
+  EXPECT_NE(entries.find("good.zip: holds 2 entries, more than the limit of 1"), std::string::npos)
+      << entries;
+  // 6 bytes after run/a.txt fit in 10; run/b.txt brings the sum to 18.
+  const std::string bytes = CheckZipError("good.zip", {.max_unpacked_bytes = 10});
+  EXPECT_NE(bytes.find("entry 'run/b.txt': the archive unpacks to more than the limit of 10"),
+            std::string::npos)
+      << bytes;
+}
+
+TEST(UnpackZip, WritesTheEntriesOfAGoodArchive) {
+  const TempFolder folder;
+  UnpackZip(ZipFixture("good.zip"), folder.Path());
+  EXPECT_EQ(FileText(folder.Path() / "run/a.txt"), "alpha\n");
+  EXPECT_EQ(FileText(folder.Path() / "run/b.txt"), "bravo bravo\n");
+}
+
+TEST(UnpackZip, StopsAtTheBytesAHeaderDeclares) {
+  // lying.zip declares 1000 bytes for 65,536 bytes of text, so the directory passes the checks.
+  EXPECT_EQ(CheckZip(ZipFixture("lying.zip")).unpacked_bytes, 1000U);
+  const TempFolder folder;
+  const std::string lying = ErrorOf([&] { UnpackZip(ZipFixture("lying.zip"), folder.Path()); });
+  EXPECT_NE(lying.find("lying.zip: entry 'run/big.txt': unpacks to more than the 1000 bytes its "
+                       "header declares"),
+            std::string::npos)
+      << lying;
+  // At most one read buffer (64 KiB) was written before the check stopped it.
+  EXPECT_LE(fs::file_size(folder.Path() / "run/big.txt"), 1000U);
+}
+
+TEST(UnpackZip, WritesNothingForARefusedArchive) {
+  const TempFolder folder;
+  ErrorOf([&] { UnpackZip(ZipFixture("traversal.zip"), folder.Path()); });
+  ErrorOf([&] { UnpackZip(ZipFixture("symlink.zip"), folder.Path()); });
+  EXPECT_TRUE(fs::is_empty(folder.Path()));
+  EXPECT_FALSE(fs::exists(folder.Path().parent_path() / "evil.txt"));
+}
+
+TEST(ExportSource, RefusesAHostileZip) {
+  const std::string message = ErrorOf([] { ExportSource source(ZipFixture("traversal.zip")); });
+  EXPECT_NE(message.find("entry '../evil.txt'"), std::string::npos) << message;
 }
 
 }  // namespace

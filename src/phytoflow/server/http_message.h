@@ -21,7 +21,8 @@ struct UploadedPart {
   std::string content_type;  // may be empty
   // The part's bytes: in `content`, or, for a part that the adapter streamed to disk (a file
   // field of a streamed upload route, see HttpServerOptions), in `file` with `content` empty.
-  // The adapter removes that file after the response has been sent.
+  // The file is named by the adapter, never after the client's filename. Once the handler has
+  // answered, the adapter removes it; a handler that keeps the upload moves (renames) it away.
   std::string content;
   std::optional<std::filesystem::path> file;
 };

@@ -3,17 +3,23 @@
 #include "phytoflow/core/error.h"
 #include "phytoflow/server/http_error.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <optional>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include <fmt/core.h>
 #include <httplib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace phytoflow {
 namespace {
@@ -58,6 +64,135 @@ HttpRequest FromLibrary(const httplib::Request& request) {
                                            .content = part.content});
   }
   return converted;
+}
+
+// A request body as it arrives from the library's content reader: counted against the limits
+// of its path, the file parts of a streamed upload written to fresh files, everything else kept
+// in memory. Beyond a limit the rest is read and dropped, so the connection stays in step and
+// the client gets its 413 (the library drains an oversized Content-Length the same way).
+class BodyCollector {
+ public:
+  BodyCollector(HttpRequest& request, bool streamed, const HttpServerOptions& options)
+      : request_(request), streamed_(streamed), options_(options) {}
+  // Removes the part files the handler left (one it moved away is not found, and stays).
+  ~BodyCollector() {
+    CloseFile();
+    for (const std::filesystem::path& file : files_) {
+      std::error_code ignored;
+      std::filesystem::remove(file, ignored);
+    }
+  }
+  BodyCollector(const BodyCollector&) = delete;
+  BodyCollector& operator=(const BodyCollector&) = delete;
+
+  bool StartPart(const httplib::MultipartFormData& header) {
+    CloseFile();
+    request_.parts.push_back(UploadedPart{
+        .name = header.name, .filename = header.filename, .content_type = header.content_type});
+    if (streamed_ && !header.filename.empty() && Usable()) {
+      OpenFile();
+    }
+    return true;
+  }
+
+  bool Add(const char* data, size_t length) {
+    total_ += length;
+    const bool to_file = file_ != nullptr;
+    if (!to_file) {
+      in_memory_ += length;
+    }
+    const uint64_t limit = streamed_ ? options_.max_upload_bytes : options_.max_body_bytes;
+    if (total_ > limit || in_memory_ > options_.max_body_bytes) {
+      too_large_ = true;
+      too_large_in_memory_ = total_ <= limit;
+      CloseFile();
+    }
+    if (!Usable()) {
+      return true;  // drop the rest, but read it
+    }
+    if (to_file) {
+      file_->write(data, static_cast<std::streamsize>(length));
+      if (!*file_) {
+        failure_ = "cannot write the upload to " + options_.upload_dir.string();
+        CloseFile();
+      }
+    } else if (request_.parts.empty()) {
+      request_.body.append(data, length);
+    } else {
+      request_.parts.back().content.append(data, length);
+    }
+    return true;
+  }
+
+  // The library refused the body itself: its Content-Length is above every limit.
+  void RefusedAsTooLarge() { too_large_ = true; }
+
+  // Finishes the last file part. Returns the error response for a body over its limit or one
+  // that could not be stored; nullopt when the body is complete.
+  std::optional<HttpResponse> Finish() {
+    CloseFile();
+    if (too_large_) {
+      const uint64_t limit =
+          streamed_ && !too_large_in_memory_ ? options_.max_upload_bytes : options_.max_body_bytes;
+      return ErrorResponse(
+          413,
+          "payload_too_large",
+          fmt::format("the request body is larger than the server accepts ({} "
+                      "MiB{})",
+                      limit >> 20,
+                      too_large_in_memory_ ? " of form fields besides files" : ""));
+    }
+    if (!failure_.empty()) {
+      return ErrorResponse(503, "unavailable", failure_);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  bool Usable() const { return !too_large_ && failure_.empty(); }
+
+  void OpenFile() {
+    const std::filesystem::path folder =
+        options_.upload_dir.empty() ? std::filesystem::temp_directory_path() : options_.upload_dir;
+    std::string pattern = (folder / "phytoflow-part-XXXXXX").string();
+    const int descriptor = mkstemp(pattern.data());
+    if (descriptor < 0) {
+      failure_ = "cannot store the upload in " + folder.string();
+      return;
+    }
+    ::close(descriptor);
+    files_.emplace_back(pattern);
+    file_ = std::make_unique<std::ofstream>(pattern, std::ios::binary | std::ios::trunc);
+    request_.parts.back().file = files_.back();
+  }
+
+  void CloseFile() {
+    if (file_) {
+      file_->close();
+      if (!*file_ && failure_.empty()) {
+        failure_ = "cannot write the upload to " + options_.upload_dir.string();
+      }
+      file_.reset();
+    }
+  }
+
+  HttpRequest& request_;
+  bool streamed_;
+  const HttpServerOptions& options_;
+  uint64_t total_ = 0;      // bytes of the body so far
+  uint64_t in_memory_ = 0;  // of which kept in memory
+  bool too_large_ = false;
+  bool too_large_in_memory_ = false;  // over max_body_bytes in memory, not over the upload limit
+  std::string failure_;
+  std::unique_ptr<std::ofstream> file_;  // of the current part, when it is streamed
+  std::vector<std::filesystem::path> files_;
+};
+
+// A request without Content-Length that is not chunked has no body; the library would wait for
+// the connection to close instead (curl -X POST sends neither).
+bool HasBody(const httplib::Request& request) {
+  return request.has_header("Content-Length") ||
+         request.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
 }
 
 // Streams a file in chunks; removes it afterwards when it is a temporary download.
@@ -107,6 +242,16 @@ void ToLibrary(const HttpResponse& response, httplib::Response& out) {
 struct HttpServer::Impl {
   Handler handler;
   HttpServerOptions options;
+
+  bool Streamed(const httplib::Request& request) const {
+    return request.method == "POST" &&
+           std::find(options.streamed_upload_paths.begin(),
+                     options.streamed_upload_paths.end(),
+                     request.path) != options.streamed_upload_paths.end();
+  }
+  uint64_t BodyLimit(const httplib::Request& request) const {
+    return Streamed(request) ? options.max_upload_bytes : options.max_body_bytes;
+  }
   httplib::Server server;
   int port = -1;
   int listen_socket = -1;  // the socket the library bound, seen through the socket options
@@ -130,7 +275,13 @@ HttpServer::HttpServer(Handler handler, HttpServerOptions options)
   server.set_keep_alive_timeout(impl_->options.keep_alive_seconds);
   server.set_read_timeout(kReadTimeoutSeconds);
   server.set_write_timeout(kWriteTimeoutSeconds);
-  server.set_payload_max_length(impl_->options.max_body_bytes);
+  // The library's own limit, for an announced Content-Length: the largest any path takes. Each
+  // path's own limit is applied while its body is read (BodyCollector).
+  uint64_t largest_body = impl_->options.max_body_bytes;
+  if (!impl_->options.streamed_upload_paths.empty()) {
+    largest_body = std::max(largest_body, impl_->options.max_upload_bytes);
+  }
+  server.set_payload_max_length(static_cast<size_t>(largest_body));
 
   Impl* impl = impl_.get();
   server.set_socket_options([impl](int socket) {
@@ -152,13 +303,66 @@ HttpServer::HttpServer(Handler handler, HttpServerOptions options)
     current_request.bytes = response.BodyBytes();
     ToLibrary(response, out);
   };
-  // Every path goes to the handler, which does its own routing (Router).
+  // Requests with a body: read here, so that each path's limit holds and uploads are streamed.
+  const auto read_then_bridge = [impl](const httplib::Request& request,
+                                       httplib::Response& out,
+                                       const httplib::ContentReader& content_reader) {
+    current_request.start = std::chrono::steady_clock::now();
+    HttpRequest converted = FromLibrary(request);
+    HttpResponse response;
+    {
+      BodyCollector body(converted, impl->Streamed(request), impl->options);
+      bool read = true;
+      if (request.is_multipart_form_data()) {
+        read = content_reader(
+            [&](const httplib::MultipartFormData& header) { return body.StartPart(header); },
+            [&](const char* data, size_t length) { return body.Add(data, length); });
+      } else if (HasBody(request)) {
+        read =
+            content_reader([&](const char* data, size_t length) { return body.Add(data, length); });
+      }
+      if (!read && out.status == 413) {  // set by the library (set_payload_max_length)
+        body.RefusedAsTooLarge();
+      }
+      if (std::optional<HttpResponse> refused = body.Finish()) {
+        response = std::move(*refused);
+      } else if (!read) {
+        response = ErrorResponse(400, "bad_request", "the request body could not be read");
+      } else {
+        try {
+          response = impl->handler(std::move(converted));
+        } catch (const std::exception& error) {
+          response = ErrorResponse(500, "internal", error.what());
+        }
+      }
+    }  // the part files the handler did not take are removed here, before the response is sent
+    current_request.bytes = response.BodyBytes();
+    ToLibrary(response, out);
+  };
+  // Every path goes to the handler, which does its own routing (Router). The library gives a
+  // request to the content-reader handlers when it expects a body (always for POST, PUT and
+  // PATCH; DELETE with a Content-Length), else to the plain ones.
+  server.Post(".*", read_then_bridge);
+  server.Put(".*", read_then_bridge);
+  server.Patch(".*", read_then_bridge);
+  server.Delete(".*", read_then_bridge);
   server.Get(".*", bridge);
-  server.Post(".*", bridge);
-  server.Put(".*", bridge);
-  server.Patch(".*", bridge);
   server.Delete(".*", bridge);
   server.Options(".*", bridge);
+  // A client that asks before sending a body (Expect: 100-continue, as curl does for large
+  // ones) learns at once that it is too large, without sending it.
+  server.set_expect_100_continue_handler(
+      [impl](const httplib::Request& request, httplib::Response& out) {
+        const uint64_t length =
+            request.has_header("Content-Length")
+                ? std::strtoull(request.get_header_value("Content-Length").c_str(), nullptr, 10)
+                : 0;
+        if (length > impl->BodyLimit(request)) {
+          out.status = 413;
+          return 413;
+        }
+        return 100;
+      });
 
   // The library's own errors (413 for an oversized body, 400 for a malformed request line or
   // a method it does not know) in the service's shape; responses of ours already have a body.

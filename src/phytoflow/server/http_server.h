@@ -4,7 +4,9 @@
 // knows the HTTP library (cpp-httplib, in http_server.cpp); it turns its requests into
 // HttpRequest and HttpResponse into its responses, streams file responses, writes one access
 // log line per request, and answers the library's own errors (an oversized body, a malformed
-// request) in the service's JSON error shape.
+// request) in the service's JSON error shape. Bodies are read by the adapter itself, counted
+// against a limit per path: on the streamed upload paths the file parts of a multipart body go
+// straight to fresh files in `upload_dir` (UploadedPart::file), never into memory.
 //
 //   HttpServer server([&](HttpRequest request) { return service.Handle(std::move(request)); },
 //                     {.host = "127.0.0.1", .port = 0});
@@ -17,9 +19,12 @@
 #include "phytoflow/server/http_message.h"
 
 #include <cstddef>
+#include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace phytoflow {
 
@@ -29,8 +34,16 @@ struct HttpServerOptions {
   // Request threads. The library serves each connection on one thread for as long as it is
   // kept alive, so this bounds the clients served at once; others wait in the queue.
   int threads = 64;
-  size_t max_body_bytes = size_t{64} << 20;  // larger bodies get 413
-  int keep_alive_seconds = 2;                // also how long Stop() may wait for an idle connection
+  size_t max_body_bytes = size_t{64} << 20;  // larger bodies get 413 (streamed uploads aside)
+  // POST paths (exact, e.g. "/api/v1/uploads") whose multipart parts with a filename are
+  // streamed to new files in `upload_dir`, named by the adapter, up to `max_upload_bytes` in all
+  // (413 above it, the files removed). Their other fields stay in memory, within
+  // `max_body_bytes`. The handler may move a part's file away to keep it (see UploadedPart);
+  // whatever is left is removed after the response.
+  std::vector<std::string> streamed_upload_paths;
+  std::filesystem::path upload_dir;  // empty: the system's temporary folder
+  uint64_t max_upload_bytes = uint64_t{4} << 30;
+  int keep_alive_seconds = 2;  // also how long Stop() may wait for an idle connection
   // One line per request: remote address, method, path, status, bytes, milliseconds. Called
   // from request threads; empty: no log.
   std::function<void(const std::string& line)> access_log;

@@ -1,13 +1,14 @@
 // The real server on a loopback port (an ephemeral one), over a SQLite store holding the
 // bundled example, with cpp-httplib's client: authentication, reads, pagination, image caching,
-// downloads, the DEEPaaS predict endpoint, malformed requests, the access log and a graceful
-// stop.
+// downloads, the DEEPaaS predict endpoint, streamed uploads and their ingest jobs, malformed
+// requests and uploads, body limits, the access log and a graceful stop.
 
 #include "phytoflow/core/error.h"
 #include "phytoflow/imaging/file_bytes.h"
 #include "phytoflow/products/zip_archive.h"
 #include "phytoflow/server/accounts.h"
 #include "phytoflow/server/http_server.h"
+#include "phytoflow/server/job_queue.h"
 #include "phytoflow/server/server_test_support.h"
 #include "phytoflow/server/service.h"
 #include "phytoflow/storage/sqlite/sqlite_service_state.h"
@@ -33,6 +34,8 @@ using nlohmann::json;
 using testing_support::kExampleSampleId;
 
 constexpr size_t kMaxBodyBytes = size_t{1} << 20;  // small, to test 413 cheaply
+// Above the zipped example run (about 2.5 MB), small enough to send a larger body cheaply.
+constexpr uint64_t kMaxUploadBytes = uint64_t{8} << 20;
 
 // A JPEG of the VLIZ demo set: the `index`-th image of `class_name`, by name.
 fs::path DemoImage(const std::string& class_name, size_t index = 0) {
@@ -93,7 +96,11 @@ class HttpTest : public ::testing::Test {
         stores_([this] { return OpenSqliteStore(store_path_); }, 2),
         models_(testing_support::TestModels()),
         tokens_(*state_),
-        service_(stores_, models_, &tokens_, {.temp_dir = testing_support::TestFolder()}) {
+        upload_dir_(testing_support::TestFolder() /
+                    (std::string("uploads-") +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name())),
+        jobs_(*state_, stores_, models_, {.upload_dir = upload_dir_}),
+        service_(stores_, models_, &tokens_, {.temp_dir = testing_support::TestFolder()}, &jobs_) {
     viewer_ = tokens_.Create("vera", Role::kViewer);
     annotator_ = tokens_.Create("anna", Role::kAnnotator).secret;
     server_ = std::make_unique<HttpServer>(
@@ -109,6 +116,9 @@ class HttpTest : public ::testing::Test {
                           .port = 0,
                           .threads = 8,
                           .max_body_bytes = kMaxBodyBytes,
+                          .streamed_upload_paths = {"/api/v1/uploads"},
+                          .upload_dir = upload_dir_,
+                          .max_upload_bytes = kMaxUploadBytes,
                           .access_log = [this](const std::string& line) {
                             std::lock_guard lock(log_mutex_);
                             log_.push_back(line);
@@ -135,6 +145,8 @@ class HttpTest : public ::testing::Test {
   ModelCatalog models_;
   std::unique_ptr<ServiceState> state_ = OpenSqliteServiceState(":memory:");
   TokenRegistry tokens_;
+  fs::path upload_dir_;
+  JobQueue jobs_;
   Service service_;
   IssuedToken viewer_;
   std::string annotator_;
@@ -391,6 +403,216 @@ TEST_F(HttpTest, AnswersMalformedRequestsInTheErrorShape) {
       "payload_too_large");
   // The store is unchanged by all of these.
   EXPECT_EQ(OpenSqliteStore(store_path_)->FindSample(kExampleSampleId)->metadata, SampleMetadata{});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Uploads
+
+// A zip of the bundled example run, as a user would make it: "<run folder>/<file>".
+std::string ExampleZipBytes() {
+  const fs::path run = testing_support::ExampleRun();
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(run)) {
+    files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<ZipEntry> entries;
+  for (const fs::path& file : files) {
+    entries.push_back({.name = run.filename().string() + "/" + file.filename().string(),
+                       .bytes = ReadFileBytes(file, "example file")});
+  }
+  const fs::path zip = testing_support::TestFolder() / "example-upload.zip";
+  if (!fs::exists(zip)) {
+    WriteZip(zip, entries);
+  }
+  return FileText(zip);
+}
+
+// What the upload folder holds: nothing once every upload has been answered and its job ended
+// (the adapter's part files and the jobs' input folders are all removed).
+std::vector<std::string> UploadLeftovers(const fs::path& folder) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    names.push_back(entry.path().filename().string());
+  }
+  return names;
+}
+
+TEST_F(HttpTest, UploadsAnExportWhoseJobIngestsIt) {
+  // The example is stored already: take it out, so that the upload brings it back.
+  ASSERT_TRUE(stores_.Acquire()->DeleteSample(kExampleSampleId));
+  const httplib::MultipartFormDataItems items = {
+      {"file", ExampleZipBytes(), "vicko-export.zip", "application/zip"},
+      {"replace", "false", "", ""}};
+  const auto uploaded = client_->Post("/api/v1/uploads", As(annotator_), items);
+  ASSERT_TRUE(uploaded);
+  ASSERT_EQ(uploaded->status, 202) << uploaded->body;
+  const json job = json::parse(uploaded->body);
+  EXPECT_EQ(job["kind"], "ingest");
+  EXPECT_EQ(job["params"]["file"], "vicko-export.zip");
+  const std::string location = uploaded->get_header_value("Location");
+  EXPECT_EQ(location, "/api/v1/jobs/" + std::to_string(job["id"].get<int64_t>()));
+
+  // Poll the job as a client would, until it has ended.
+  json polled;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto result = client_->Get(location, Viewer());
+    ASSERT_TRUE(result);
+    polled = json::parse(result->body);
+    if (polled["state"] != "queued" && polled["state"] != "running") {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(polled["state"], "succeeded") << polled.dump();
+  EXPECT_EQ(polled["result"]["samples"][0]["sample_id"], kExampleSampleId);
+  EXPECT_EQ(polled["result"]["samples"][0]["outcome"], "ingested");
+  EXPECT_EQ(polled["progress"]["fraction"], 1.0);  // 1000 of 1000 particles
+  const auto log = client_->Get(location + "/log", Viewer());
+  ASSERT_TRUE(log);
+  EXPECT_NE(log->body.find("unpacked vicko-export.zip"), std::string::npos) << log->body;
+
+  // The sample is served again (the sample list is re-read within a second).
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline && status != 200) {
+    const auto sample = client_->Get(SamplePath(), Viewer());
+    ASSERT_TRUE(sample);
+    status = sample->status;
+    if (status == 200) {
+      EXPECT_EQ(json::parse(sample->body)["particles"], 1000);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(UploadLeftovers(upload_dir_), std::vector<std::string>{});
+}
+
+TEST_F(HttpTest, RefusesMalformedUploadsAndLeavesTheStoreAsItWas) {
+  const auto samples_before = client_->Get("/api/v1/samples", Viewer());
+  ASSERT_TRUE(samples_before);
+  const auto upload = [&](const std::string& bytes, const std::string& name) {
+    const httplib::MultipartFormDataItems items = {{"file", bytes, name, "application/zip"}};
+    return client_->Post("/api/v1/uploads", As(annotator_), items);
+  };
+  const auto fixture = [](const std::string& name) {
+    return FileText(fs::path("tests/data/zips") / name);
+  };
+
+  const auto not_zip = upload("these are notes, not a zip", "notes.zip");
+  ExpectError(not_zip, 422, "invalid_input");
+  EXPECT_NE(not_zip->body.find("notes.zip: not a readable zip archive"), std::string::npos)
+      << not_zip->body;
+  const auto traversal = upload(fixture("traversal.zip"), "traversal.zip");
+  ExpectError(traversal, 422, "invalid_input");
+  EXPECT_NE(traversal->body.find("entry '../evil.txt'"), std::string::npos) << traversal->body;
+  const auto truncated = upload(fixture("truncated.zip"), "truncated.zip");
+  ExpectError(truncated, 422, "invalid_input");
+  EXPECT_NE(truncated->body.find("truncated.zip: not a readable zip archive"), std::string::npos)
+      << truncated->body;
+  // Its central directory declares 20,000,000,000 bytes: above the 16 GiB default.
+  const auto huge = upload(fixture("huge_declared.zip"), "huge.zip");
+  ExpectError(huge, 422, "invalid_input");
+  EXPECT_NE(huge->body.find("entry 'run/huge.bin': the archive unpacks to more than"),
+            std::string::npos)
+      << huge->body;
+  const auto bomb = upload(fixture("bomb.zip"), "bomb.zip");
+  ExpectError(bomb, 422, "invalid_input");
+  EXPECT_NE(bomb->body.find("expands 1028-fold"), std::string::npos) << bomb->body;
+
+  // 9 MiB is over the 8 MiB the upload route takes: 413, read and dropped.
+  ExpectError(upload(std::string((size_t{9} << 20), 'z'), "big.zip"), 413, "payload_too_large");
+  // The file field missing: 400; no token: 401; a viewer: 403.
+  const httplib::MultipartFormDataItems no_file = {{"replace", "true", "", ""}};
+  ExpectError(client_->Post("/api/v1/uploads", As(annotator_), no_file), 400, "bad_request");
+  const httplib::MultipartFormDataItems good = {
+      {"file", fixture("good.zip"), "good.zip", "application/zip"}};
+  ExpectError(client_->Post("/api/v1/uploads", good), 401, "unauthorized");
+  ExpectError(client_->Post("/api/v1/uploads", Viewer(), good), 403, "forbidden");
+
+  // Nothing was stored, no job was made, and no file was left behind.
+  const auto samples_after = client_->Get("/api/v1/samples", Viewer());
+  ASSERT_TRUE(samples_after);
+  EXPECT_EQ(samples_after->body, samples_before->body);
+  const auto listed = client_->Get("/api/v1/jobs", Viewer());
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(json::parse(listed->body)["total"], 0);
+  EXPECT_EQ(UploadLeftovers(upload_dir_), std::vector<std::string>{});
+}
+
+TEST_F(HttpTest, OtherPathsKeepTheSmallBodyLimitEvenChunked) {
+  // 2 MiB sent chunked (no Content-Length, so the library cannot refuse it up front) to a path
+  // that takes 1 MiB: 413, and the connection still answers afterwards.
+  const size_t total = size_t{2} << 20;
+  const auto result = client_->Patch(
+      SamplePath() + "/metadata",
+      As(annotator_),
+      [total](size_t offset, httplib::DataSink& sink) {
+        if (offset >= total) {
+          sink.done();
+          return true;
+        }
+        const std::string chunk(64 << 10, ' ');
+        return sink.write(chunk.data(), chunk.size());
+      },
+      "application/json");
+  ExpectError(result, 413, "payload_too_large");
+  // A file part on a path that does not stream uploads stays within the small limit too.
+  const httplib::MultipartFormDataItems big = {
+      {"image", std::string((size_t{3} << 19), 'x'), "a.png", "image/png"}};  // 1.5 MiB
+  ExpectError(
+      client_->Post("/v2/models/phytoflow/predict/", Viewer(), big), 413, "payload_too_large");
+  const auto health = client_->Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+// A multipart body sent chunked: `head`, then `fill` bytes of 'z', then the closing boundary.
+httplib::Result PostChunkedMultipart(httplib::Client& client,
+                                     const httplib::Headers& headers,
+                                     const std::string& head,
+                                     size_t fill) {
+  const std::string tail = "\r\n--b--\r\n";
+  return client.Post(
+      "/api/v1/uploads",
+      headers,
+      [head, tail, fill](size_t offset, httplib::DataSink& sink) {
+        if (offset == 0) {
+          return sink.write(head.data(), head.size());
+        }
+        const size_t written = offset - head.size();
+        if (written < fill) {
+          const std::string chunk(std::min<size_t>(64 << 10, fill - written), 'z');
+          return sink.write(chunk.data(), chunk.size());
+        }
+        if (written == fill) {
+          return sink.write(tail.data(), tail.size());
+        }
+        sink.done();
+        return true;
+      },
+      "multipart/form-data; boundary=b");
+}
+
+TEST_F(HttpTest, StreamsUploadsToDiskWithinTheirLimit) {
+  // 9 MiB of file part, chunked: counted while it is written to disk, refused past 8 MiB, and
+  // the part file removed.
+  const std::string file_head =
+      "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.zip\"\r\n"
+      "Content-Type: application/zip\r\n\r\n";
+  ExpectError(PostChunkedMultipart(*client_, As(annotator_), file_head, size_t{9} << 20),
+              413,
+              "payload_too_large");
+  // A form field (kept in memory) may not exceed the small limit (1 MiB) even on this route.
+  const std::string field_head = "--b\r\nContent-Disposition: form-data; name=\"replace\"\r\n\r\n";
+  const auto field = PostChunkedMultipart(*client_, As(annotator_), field_head, size_t{2} << 20);
+  ExpectError(field, 413, "payload_too_large");
+  EXPECT_NE(field->body.find("of form fields besides files"), std::string::npos) << field->body;
+  EXPECT_EQ(UploadLeftovers(upload_dir_), std::vector<std::string>{});
+  const auto listed = client_->Get("/api/v1/jobs", Viewer());
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(json::parse(listed->body)["total"], 0);
 }
 
 TEST_F(HttpTest, LogsOneLinePerRequest) {

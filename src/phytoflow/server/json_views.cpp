@@ -1,6 +1,7 @@
 #include "phytoflow/server/json_views.h"
 
 #include <cmath>
+#include <limits>
 #include <optional>
 
 namespace phytoflow {
@@ -195,6 +196,35 @@ Json LabelJson(const Label& label) {
   return json;
 }
 
+Json ValidationReportJson(const ValidationReport& report) {
+  Json events = Json::array();
+  for (const Label& event : report.events) {
+    events.push_back(LabelJson(event));
+  }
+  return {{"sample_id", report.sample_id}, {"events", std::move(events)}};
+}
+
+Json ParticleHistoryJson(const ParticleHistoryReport& report) {
+  Json entries = Json::array();
+  for (const HistoryEntry& entry : report.entries) {
+    entries.push_back({{"kind", std::string(entry.kind)},
+                       {"current", entry.current},
+                       {"label", LabelJson(entry.label)}});
+  }
+  const ResolvedLabel& resolved = report.resolved;
+  return {{"sample_id", report.sample_id},
+          {"particle_number", report.particle_number},
+          {"entries", std::move(entries)},
+          {"resolved",
+           {{"label", OrNull(resolved.name)},
+            {"status", std::string(LabelStatusName(resolved.status))},
+            {"probability", OrNull(resolved.probability)},
+            {"identified_by", OrNull(resolved.identified_by)},
+            {"dubious", resolved.dubious}}},
+          {"newest_sequence",
+           report.newest_sequence != 0 ? Json(report.newest_sequence) : Json(nullptr)}};
+}
+
 Json CompositionJson(const SampleComposition& composition,
                      std::string_view carbon_equation,
                      bool validated_only) {
@@ -240,6 +270,308 @@ Json CompositionJson(const SampleComposition& composition,
       {"size_classes", std::move(size_classes)},
       {"warnings", composition.warnings},
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// OSPAR indicators
+
+namespace {
+
+using Ordered = nlohmann::ordered_json;  // keys in the order docs/indicators.md gives them
+
+Ordered Value(double value) {
+  return std::isfinite(value) ? Ordered(value) : Ordered(nullptr);
+}
+
+Ordered SelectionJson(const IndicatorQuery& query, const Observations& observations) {
+  const double predicted_share =
+      observations.labelled > 0
+          ? static_cast<double>(observations.predicted) / static_cast<double>(observations.labelled)
+          : std::numeric_limits<double>::quiet_NaN();
+  return {{"station", query.station.empty() ? Ordered(nullptr) : Ordered(query.station)},
+          {"area", query.area.empty() ? Ordered(nullptr) : Ordered(query.area)},
+          {"value", SeriesValueName(query.value)},
+          {"labels", query.include_predictions ? "validated+predicted" : "validated"},
+          {"samples", observations.samples.size()},
+          {"first_year", observations.first_year},
+          {"last_year", observations.last_year},
+          {"predicted_share", Value(predicted_share)}};
+}
+
+Ordered PeriodsJson(const AssessmentPeriods& periods) {
+  return {{"reference", {periods.reference_first, periods.reference_last}},
+          {"comparison", {periods.comparison_first, periods.comparison_last}}};
+}
+
+// The months of a series with their samples, raw mean and share of model labels.
+Ordered MonthsJson(const MonthlySeries& series) {
+  Ordered months = Ordered::array();
+  for (const MonthlyPoint& point : series.points) {
+    months.push_back({{"year", point.year},
+                      {"month", point.month},
+                      {"samples", point.samples},
+                      {"mean", Value(point.mean)},
+                      {"predicted_share", Value(point.predicted_share)}});
+  }
+  return months;
+}
+
+Ordered KendallJson(const KendallTrend& trend) {
+  return {{"n", trend.n},
+          {"s", trend.s},
+          {"variance", trend.variance},
+          {"z", Value(trend.z)},
+          {"p", Value(trend.p)},
+          {"tau", Value(trend.tau)},
+          {"sen_slope", Value(trend.sen_slope)}};
+}
+
+Ordered PlanktonIndexJson(const PlanktonIndex& index) {
+  return {{"pi", Value(index.pi)},
+          {"points", index.points},
+          {"inside", index.inside},
+          {"binomial_probability", Value(index.binomial_probability)},
+          {"chi_square", Value(index.chi_square)},
+          {"chi_square_p", Value(index.chi_square_p)}};
+}
+
+Ordered PolygonJson(const std::vector<Point2>& points) {
+  Ordered array = Ordered::array();
+  for (const Point2& point : points) {
+    array.push_back({point.x, point.y});
+  }
+  return array;
+}
+
+Ordered Ph1PointsJson(const std::vector<Ph1Point>& points) {
+  Ordered array = Ordered::array();
+  for (const Ph1Point& point : points) {
+    array.push_back({{"year", point.year},
+                     {"month", point.month},
+                     {"samples", point.samples},
+                     {"x", point.x},
+                     {"y", point.y}});
+  }
+  return array;
+}
+
+Ordered Ph1PairJson(const Ph1PairResult& pair) {
+  Ordered annual = Ordered::array();
+  for (const AnnualPlanktonIndex& year : pair.annual) {
+    Ordered entry = {{"year", year.year}};
+    entry.update(PlanktonIndexJson(year.index));
+    annual.push_back(std::move(entry));
+  }
+  Ordered json = {{"x", pair.pair.x}, {"y", pair.pair.y}};
+  json.update(PlanktonIndexJson(pair.index));
+  json["reference_points"] = pair.reference.size();
+  json["quality"] = {{"years", pair.quality.years},
+                     {"months", pair.quality.months},
+                     {"calendar_months", pair.quality.calendar_months_ok},
+                     {"passed", pair.quality.passed}};
+  json["envelope"] = pair.envelope ? Ordered{{"outer", PolygonJson(pair.envelope->outer)},
+                                             {"inner", PolygonJson(pair.envelope->inner)},
+                                             {"kept_points", pair.envelope->kept_points}}
+                                   : Ordered(nullptr);
+  json["annual"] = std::move(annual);
+  json["reference"] = Ph1PointsJson(pair.reference);
+  json["comparison"] = Ph1PointsJson(pair.comparison);
+  json["warnings"] = pair.warnings;
+  return json;
+}
+
+}  // namespace
+
+Ordered Ph1Json(const IndicatorQuery& query,
+                const Observations& observations,
+                const Ph1Assessment& assessment) {
+  const Ph1Result& result = assessment.result;
+  Ordered pairs = Ordered::array();
+  for (const Ph1PairResult& pair : result.pairs) {
+    pairs.push_back(Ph1PairJson(pair));
+  }
+  Ordered trends = Ordered::array();
+  for (const LifeformTrend& trend : result.trends) {
+    Ordered entry = {
+        {"lifeform", trend.lifeform}, {"years", trend.years}, {"annual_means", trend.annual_means}};
+    entry.update(KendallJson(trend.kendall));
+    entry["significant"] = trend.significant;
+    trends.push_back(std::move(entry));
+  }
+  Ordered months = Ordered::object();
+  for (const MonthlySeries& series : assessment.series) {
+    months[series.name] = MonthsJson(series);
+  }
+  return {{"indicator", "ph1"},
+          {"selection", SelectionJson(query, observations)},
+          {"periods", PeriodsJson(assessment.options.periods)},
+          {"transform", LogTransformName(assessment.options.transform)},
+          {"kendall", assessment.options.seasonal_kendall ? "seasonal" : "annual"},
+          {"pairs", std::move(pairs)},
+          {"trends", std::move(trends)},
+          {"months", std::move(months)},
+          {"warnings", assessment.warnings}};
+}
+
+Ordered Ph2Json(const IndicatorQuery& query,
+                const Observations& observations,
+                const Ph2Assessment& assessment) {
+  const Ph2Result& result = assessment.result;
+  Ordered months = Ordered::array();
+  for (const Ph2Month& month : result.months) {
+    months.push_back({{"year", month.year},
+                      {"month", month.month},
+                      {"samples", month.samples},
+                      {"interpolated", month.interpolated},
+                      {"comparison", month.comparison},
+                      {"value", Value(month.value)},
+                      {"cycle", Value(month.cycle)},
+                      {"anomaly", Value(month.anomaly)},
+                      {"class", AnomalyClassName(month.change)},
+                      {"cumulative", Value(month.cumulative)}});
+  }
+  Ordered cycle = Ordered::array();
+  for (const double value : result.cycle) {
+    cycle.push_back(Value(value));
+  }
+  const AnomalyThresholds& limits = result.thresholds;
+  const AnomalyCounts& counts = result.comparison;
+  return {{"indicator", "ph2"},
+          {"lifeform", assessment.lifeform},
+          {"selection", SelectionJson(query, observations)},
+          {"periods", PeriodsJson(assessment.options.periods)},
+          {"reference_years", result.reference_years},
+          {"years_removed", result.years_removed},
+          {"thresholds",
+           {{"q2_5", Value(limits.q2_5)},
+            {"q25", Value(limits.q25)},
+            {"q75", Value(limits.q75)},
+            {"q97_5", Value(limits.q97_5)},
+            {"min", Value(limits.min)},
+            {"max", Value(limits.max)}}},
+          {"comparison",
+           {{"months", counts.months},
+            {"important_positive", counts.important_positive},
+            {"important_negative", counts.important_negative},
+            {"extreme_positive", counts.extreme_positive},
+            {"extreme_negative", counts.extreme_negative},
+            {"strong_positive", counts.strong_positive},
+            {"strong_negative", counts.strong_negative},
+            {"percent_important", Value(counts.percent_important)},
+            {"percent_extreme", Value(counts.percent_extreme)},
+            {"percent_strong", Value(counts.percent_strong)}}},
+          {"t_test",
+           {{"reference_mean", Value(result.t_test.mean_a)},
+            {"comparison_mean", Value(result.t_test.mean_b)},
+            {"t", Value(result.t_test.t)},
+            {"df", Value(result.t_test.df)},
+            {"p", Value(result.t_test.p)},
+            {"significant", result.t_test_significant}}},
+          {"f_test",
+           {{"f", Value(result.f_test.f)},
+            {"df_reference", Value(result.f_test.df_a)},
+            {"df_comparison", Value(result.f_test.df_b)},
+            {"p", Value(result.f_test.p)}}},
+          {"sd_change_percent", Value(result.sd_change_percent)},
+          {"trend", KendallJson(result.trend)},
+          {"cycle", std::move(cycle)},
+          {"months", std::move(months)},
+          {"label_months", MonthsJson(assessment.series)},
+          {"warnings", assessment.warnings}};
+}
+
+Ordered Ph3Json(const IndicatorQuery& query,
+                const Observations& observations,
+                const Ph3Assessment& assessment) {
+  const Ph3Result& result = assessment.result;
+  Ordered months = Ordered::array();
+  for (const Ph3Month& month : result.months) {
+    const DiversityIndices& indices = month.indices;
+    months.push_back({{"year", month.year},
+                      {"month", month.month},
+                      {"samples", month.samples},
+                      {"richness", indices.richness},
+                      {"abundance", indices.abundance},
+                      {"menhinick", Value(indices.menhinick)},
+                      {"margalef", Value(indices.margalef)},
+                      {"hulburt", Value(indices.hulburt)},
+                      {"shannon", Value(indices.shannon)},
+                      {"simpson", Value(indices.simpson)},
+                      {"gini", Value(indices.gini)},
+                      {"pielou", Value(indices.pielou)},
+                      {"patten", Value(month.patten)},
+                      {"bloom", month.bloom},
+                      {"dominant", month.dominant}});
+  }
+  Ordered years = Ordered::array();
+  for (const Ph3Year& year : result.years) {
+    Ordered ivi = Ordered::array();
+    for (const ImportanceValue& value : year.ivi) {
+      ivi.push_back({{"taxon", value.taxon},
+                     {"relative_density", value.relative_density},
+                     {"relative_frequency", value.relative_frequency},
+                     {"ivi", value.ivi}});
+    }
+    years.push_back({{"year", year.year},
+                     {"months", year.months},
+                     {"assessed", year.assessed},
+                     {"richness", Value(year.richness)},
+                     {"menhinick", Value(year.menhinick)},
+                     {"margalef", Value(year.margalef)},
+                     {"hulburt", Value(year.hulburt)},
+                     {"shannon", Value(year.shannon)},
+                     {"simpson", Value(year.simpson)},
+                     {"pielou", Value(year.pielou)},
+                     {"bloom_months", year.bloom_months},
+                     {"bloom_index", Value(year.bloom_index)},
+                     {"eqr_hulburt", Value(year.eqr_hulburt)},
+                     {"eqr_menhinick", Value(year.eqr_menhinick)},
+                     {"eqr_bloom", Value(year.eqr_bloom)},
+                     {"lcbd", Value(year.lcbd)},
+                     {"lcbd_p", Value(year.lcbd_p)},
+                     {"ivi", std::move(ivi)}});
+  }
+  Ordered trends = Ordered::array();
+  for (const IndexTrend& trend : result.trends) {
+    Ordered entry = {{"index", trend.index}};
+    entry.update(KendallJson(trend.kendall));
+    trends.push_back(std::move(entry));
+  }
+  return {{"indicator", "ph3"},
+          {"lifeform", assessment.lifeform},
+          {"selection", SelectionJson(query, observations)},
+          {"first_year", assessment.options.first_year},
+          {"last_year", assessment.options.last_year},
+          {"min_months_per_year", assessment.options.min_months_per_year},
+          {"taxa", result.taxa},
+          {"qualifying_years", result.qualifying_years},
+          {"qc_passed", result.qc_passed},
+          {"months", std::move(months)},
+          {"years", std::move(years)},
+          {"trends", std::move(trends)},
+          {"warnings", assessment.warnings}};
+}
+
+Ordered SeriesJson(const IndicatorQuery& query,
+                   const Observations& observations,
+                   std::span<const MonthlySeries> series) {
+  Ordered rows = Ordered::array();
+  const std::vector<MonthlyPoint>& months = series.front().points;
+  for (size_t i = 0; i < months.size(); ++i) {
+    Ordered groups = Ordered::object();
+    for (const MonthlySeries& one : series) {
+      groups[one.name] = Value(one.points[i].mean);
+    }
+    rows.push_back({{"year", months[i].year},
+                    {"month", months[i].month},
+                    {"samples", months[i].samples},
+                    {"predicted_share", Value(months[i].predicted_share)},
+                    {"lifeforms", std::move(groups)}});
+  }
+  return {{"indicator", "series"},
+          {"selection", SelectionJson(query, observations)},
+          {"months", std::move(rows)},
+          {"warnings", observations.warnings}};
 }
 
 }  // namespace phytoflow

@@ -5,11 +5,14 @@
 // scripts rely on them). A private header: it includes nlohmann/json, so only the server's .cpp
 // files and cli/ include it.
 
+#include "phytoflow/app/indicators.h"
 #include "phytoflow/app/ingest.h"
+#include "phytoflow/app/validation.h"
 #include "phytoflow/core/label.h"
 #include "phytoflow/core/sample.h"
 #include "phytoflow/products/composition.h"
 
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -34,6 +37,13 @@ nlohmann::json IngestReportJson(const IngestReport& report);
 // ([{name, probability}], best first).
 nlohmann::json LabelJson(const Label& label);
 
+// What a validation or an undo wrote: {"sample_id", "events": [LabelJson, ...]}.
+nlohmann::json ValidationReportJson(const ValidationReport& report);
+// A particle's history: {"sample_id", "particle_number", "entries": [{"kind", "current",
+// "label": LabelJson}, ...] (oldest first), "resolved": {"label", "status", "probability",
+// "identified_by", "dubious"}, "newest_sequence"} (null without expert events).
+nlohmann::json ParticleHistoryJson(const ParticleHistoryReport& report);
+
 // The composition report of one sample (`phytoflow report --json`): taxa with counts, cells,
 // biovolume and carbon per litre and corrected abundances, totals, label counts and shares,
 // size classes and warnings. `carbon_equation` ("all-sizes" or "switch") and `validated_only`
@@ -41,5 +51,37 @@ nlohmann::json LabelJson(const Label& label);
 nlohmann::json CompositionJson(const SampleComposition& composition,
                                std::string_view carbon_equation,
                                bool validated_only);
+
+// ---- OSPAR indicators: `phytoflow indicators KIND --json` and GET /api/v1/indicators/{kind} ----
+// Keys in the order docs/indicators.md gives them (hence ordered_json); NaN and infinite values
+// become null. Each view has "selection" (the samples used: station and area, null for all;
+// value; labels, "validated" or "validated+predicted"; samples; first_year; last_year;
+// predicted_share) and "warnings" (the assessment's: samples left out, then the indicator's).
+
+// PH1/FW5: indicator, selection, periods {reference: [first, last], comparison}, transform,
+// kendall ("annual" or "seasonal"), pairs [{x, y, pi, points, inside, binomial_probability,
+// chi_square, chi_square_p, reference_points, quality, envelope, annual, reference, comparison,
+// warnings}], trends, months {lifeform: [{year, month, samples, mean, predicted_share}]}, warnings.
+nlohmann::ordered_json Ph1Json(const IndicatorQuery& query,
+                               const Observations& observations,
+                               const Ph1Assessment& assessment);
+// PH2: indicator, lifeform, selection, periods, reference_years, years_removed, thresholds,
+// comparison (the counts by class), t_test, f_test, sd_change_percent, trend, cycle (12 values),
+// months, label_months (the raw monthly means), warnings.
+nlohmann::ordered_json Ph2Json(const IndicatorQuery& query,
+                               const Observations& observations,
+                               const Ph2Assessment& assessment);
+// PH3: indicator, lifeform, selection, first_year, last_year, min_months_per_year, taxa,
+// qualifying_years, qc_passed, months (the indices of each sampled month), years (means, blooms,
+// assessed, EQRs, LCBD, IVI), trends, warnings.
+nlohmann::ordered_json Ph3Json(const IndicatorQuery& query,
+                               const Observations& observations,
+                               const Ph3Assessment& assessment);
+// The monthly means of every lifeform group (`series` holds one per group, over the same months):
+// indicator ("series"), selection, months [{year, month, samples, predicted_share, lifeforms:
+// {group: mean}}], warnings.
+nlohmann::ordered_json SeriesJson(const IndicatorQuery& query,
+                                  const Observations& observations,
+                                  std::span<const MonthlySeries> series);
 
 }  // namespace phytoflow

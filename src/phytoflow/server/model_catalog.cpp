@@ -110,9 +110,10 @@ ModelCatalog::ModelCatalog(const std::vector<fs::path>& paths,
     }
     ModelEntry entry{.path = path, .info = read_info(path)};
     entry.validation = ReadModelValidation(entry.info, path);
-    entry.active = models_.empty();
     models_.push_back(std::move(entry));
   }
+  // Only now: the vector no longer moves its elements.
+  active_ = models_.empty() ? nullptr : &models_.front();
 }
 
 const ModelEntry* ModelCatalog::Find(const std::string& model_id) const {
@@ -125,21 +126,53 @@ const ModelEntry* ModelCatalog::Find(const std::string& model_id) const {
 }
 
 const ModelEntry* ModelCatalog::Active() const {
-  return models_.empty() ? nullptr : &models_.front();
+  return active_.load();
+}
+
+const ModelEntry& ModelCatalog::Activate(const std::string& model_id,
+                                         const std::function<void(const ModelEntry&)>& remember) {
+  const ModelEntry* entry = Find(model_id);
+  if (entry == nullptr) {
+    throw Error(ErrorCode::kNotFound, "no model '" + model_id + "' (see /api/v1/models)");
+  }
+  std::lock_guard lock(activate_mutex_);
+  if (remember) {
+    remember(*entry);
+  }
+  active_ = entry;
+  return *entry;
 }
 
 std::vector<FilePrediction> ModelCatalog::PredictFiles(const std::vector<fs::path>& files,
-                                                       int top_k) {
+                                                       int top_k,
+                                                       const ModelEntry** model_used) {
+  std::lock_guard lock(classifier_mutex_);
+  // Read under the lock: an activation during this prediction counts from the next one.
   const ModelEntry* active = Active();
   Check(active != nullptr && open_classifier_ != nullptr,
         ErrorCode::kUnavailable,
         "no model to predict with: start the server with --model MODEL.pt, in a phytoflow "
         "built with LibTorch");
-  std::lock_guard lock(classifier_mutex_);
-  if (!classifier_) {
+  if (!classifier_ || classifier_model_ != active) {
+    // Free the previous model before loading the next: both may be large.
+    classifier_.reset();
+    classifier_model_ = nullptr;
     classifier_ = open_classifier_(active->path);
+    classifier_model_ = active;
+  }
+  if (model_used != nullptr) {
+    *model_used = active;
   }
   return phytoflow::PredictFiles(*classifier_, files, std::nullopt, top_k);
+}
+
+std::unique_ptr<Classifier> ModelCatalog::OpenClassifier(const std::string& model_id) const {
+  const ModelEntry* entry = Find(model_id);
+  Check(entry != nullptr, ErrorCode::kNotFound, "no model '" + model_id + "' (see /api/v1/models)");
+  Check(open_classifier_ != nullptr,
+        ErrorCode::kUnavailable,
+        "this server cannot open models (a phytoflow built without LibTorch)");
+  return open_classifier_(entry->path);
 }
 
 }  // namespace phytoflow

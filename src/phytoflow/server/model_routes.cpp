@@ -1,6 +1,7 @@
-// /api/v1/models: the model files the server knows, with their validation; and the DEEPaaS v2
-// endpoints (/v2/...) that let the iMagine / AI4OS platform call phytoflow in place of the VLIZ
-// planktonclas module. The response shapes and their sources are in docs/api.md.
+// /api/v1/models: the model files the server knows, with their validation, and the choice of
+// the active one (kept in the service state across restarts); and the DEEPaaS v2 endpoints
+// (/v2/...) that let the iMagine / AI4OS platform call phytoflow in place of the VLIZ planktonclas
+// module. The response shapes and their sources are in docs/api.md.
 
 #include "phytoflow/core/error.h"
 #include "phytoflow/core/version.h"
@@ -10,7 +11,9 @@
 #include "phytoflow/server/json_views.h"
 #include "phytoflow/server/routes.h"
 
+#include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include <fmt/core.h>
 
@@ -41,7 +44,7 @@ json ValidationSummary(const ModelEntry& entry, bool full) {
   return summary;
 }
 
-json ModelJson(const ModelEntry& entry, bool full) {
+json ModelJson(const ModelEntry& entry, bool active, bool full) {
   const ModelInfo& info = entry.info;
   json classes = json::array();
   for (size_t idx = 0; idx < info.classes.size(); ++idx) {
@@ -54,7 +57,7 @@ json ModelJson(const ModelEntry& entry, bool full) {
   return {{"id", info.id},
           {"name", info.name},
           {"file", entry.path.filename().string()},
-          {"active", entry.active},
+          {"active", active},
           {"architecture", info.architecture},
           {"created_at", info.created_at},
           {"phytoflow_version", info.phytoflow_version},
@@ -167,8 +170,9 @@ HttpResponse Predict(Service::Parts& parts, const HttpRequest& request) {
     add(image->filename.empty() ? "image" : image->filename, image->content);
   }
 
-  const std::vector<FilePrediction> predictions = parts.models.PredictFiles(files, kDeepaasTopK);
-  const ModelEntry* model = parts.models.Active();
+  const ModelEntry* model = nullptr;
+  const std::vector<FilePrediction> predictions =
+      parts.models.PredictFiles(files, kDeepaasTopK, &model);
   json labels = json::array();
   json probabilities = json::array();
   json aphia_ids = json::array();
@@ -198,9 +202,11 @@ HttpResponse Predict(Service::Parts& parts, const HttpRequest& request) {
 }
 
 HttpResponse ListModels(Service::Parts& parts, const HttpRequest&) {
+  // Read once, so that the list shows one active model even while another is being activated.
+  const ModelEntry* active = parts.models.Active();
   json models = json::array();
   for (const ModelEntry& entry : parts.models.Models()) {
-    models.push_back(ModelJson(entry, /*full=*/false));
+    models.push_back(ModelJson(entry, &entry == active, /*full=*/false));
   }
   return Json({{"models", std::move(models)}});
 }
@@ -211,7 +217,19 @@ HttpResponse ShowModel(Service::Parts& parts, const HttpRequest& request) {
     throw Error(ErrorCode::kNotFound,
                 "no model '" + request.PathParam("id") + "' (see /api/v1/models)");
   }
-  return Json(ModelJson(*entry, /*full=*/true));
+  return Json(ModelJson(*entry, entry == parts.models.Active(), /*full=*/true));
+}
+
+// The choice is written to the service state before it takes effect (under the catalog's lock),
+// so that what a restart restores is what was active last.
+HttpResponse ActivateModel(Service::Parts& parts, const HttpRequest& request) {
+  const ModelEntry& entry =
+      parts.models.Activate(request.PathParam("id"), [&parts](const ModelEntry& chosen) {
+        if (parts.state != nullptr) {
+          parts.state->SetSetting(kActiveModelSetting, chosen.info.id);
+        }
+      });
+  return Json(ModelJson(entry, /*active=*/true, /*full=*/true));
 }
 
 // DEEPaaS v2: deepaas/api/v2/__init__.py get_version, models.py index and get.
@@ -232,6 +250,28 @@ HttpResponse DeepaasModel(Service::Parts& parts, const HttpRequest&) {
 
 }  // namespace
 
+void RestoreActiveModel(Service::Parts& parts) {
+  if (parts.state == nullptr) {
+    return;
+  }
+  const std::optional<std::string> remembered = parts.state->Setting(kActiveModelSetting);
+  if (!remembered) {
+    return;
+  }
+  if (parts.models.Find(*remembered) != nullptr) {
+    parts.models.Activate(*remembered);
+    return;
+  }
+  // The setting is kept: the model is active again once it is served again.
+  const ModelEntry* active = parts.models.Active();
+  fmt::print(stderr,
+             "phytoflow: warning: the active model chosen before ({}) is not served now; the "
+             "active model is {}\n",
+             *remembered,
+             active != nullptr ? active->info.id : "none");
+  std::fflush(stderr);
+}
+
 void AddModelRoutes(Router& router, Service::Parts& parts) {
   using Handler = HttpResponse (*)(Service::Parts&, const HttpRequest&);
   const auto add = [&](const char* method,
@@ -250,6 +290,7 @@ void AddModelRoutes(Router& router, Service::Parts& parts) {
   };
   add("GET", "/api/v1/models", Access::kRead, ListModels);
   add("GET", "/api/v1/models/{id}", Access::kRead, ShowModel);
+  add("POST", "/api/v1/models/{id}/activate", Access::kAdmin, ActivateModel);
   add("GET", "/v2/", Access::kPublic, DeepaasVersion, ErrorStyle::kDeepaas);
   add("GET", "/v2/models/", Access::kRead, DeepaasModels, ErrorStyle::kDeepaas);
   add("GET", "/v2/models/phytoflow/", Access::kRead, DeepaasModel, ErrorStyle::kDeepaas);

@@ -31,6 +31,8 @@ void AddValidationRoutes(Router& router, Service::Parts& parts);
 void AddJobRoutes(Router& router, Service::Parts& parts);
 // The web UI: / and its assets (compiled in from web/).
 void AddWebRoutes(Router& router, Service::Parts& parts);
+// /api/v1/indicators/{kind}: the OSPAR indicators ph1, ph2, ph3 and the monthly series.
+void AddIndicatorRoutes(Router& router, Service::Parts& parts);
 
 // A JSON response; invalid UTF-8 in strings (from export files) is replaced, never thrown on.
 HttpResponse Json(const nlohmann::json& body, int status = 200);

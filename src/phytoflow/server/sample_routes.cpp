@@ -444,11 +444,9 @@ HttpResponse ShowParticle(Service::Parts& parts, const HttpRequest& request) {
   const int64_t number = ParticleNumber(request);
   const auto store = parts.stores.Acquire();
   std::optional<Particle> found;
-  store->ScanParticles(sample.id, {}, [&](const Particle& particle) {
-    if (particle.number == number) {
-      found = particle;
-    }
-  });
+  store->ScanParticles(sample.id,
+                       {.first_number = number, .last_number = number},
+                       [&](const Particle& particle) { found = particle; });
   if (!found) {
     throw Error(ErrorCode::kNotFound,
                 "sample '" + sample.id + "' has no particle " + std::to_string(number));

@@ -52,7 +52,11 @@ std::vector<std::string_view> ServeSettingKeys() {
           "model",
           "dataset",
           "taxonomy",
+          "max_body_mb",
           "max_upload_mb",
+          "max_unpacked_mb",
+          "upload_dir",
+          "job_workers",
           "image_cache_mb",
           "store_connections",
           "access_log"};
@@ -143,8 +147,16 @@ ServeSettings ResolveServeSettings(const std::vector<SettingValues>& sources) {
         settings.dataset = value;
       } else if (key == "taxonomy") {
         settings.taxonomy = value;
+      } else if (key == "max_body_mb") {
+        settings.max_body_mb = ParseInteger(key, value, 1, int64_t{1} << 20);
       } else if (key == "max_upload_mb") {
-        settings.max_upload_mb = ParseInteger(key, value, 1, int64_t{1} << 20);
+        settings.max_upload_mb = ParseInteger(key, value, 1, int64_t{1} << 24);
+      } else if (key == "max_unpacked_mb") {
+        settings.max_unpacked_mb = ParseInteger(key, value, 1, int64_t{1} << 30);
+      } else if (key == "upload_dir") {
+        settings.upload_dir = value;
+      } else if (key == "job_workers") {
+        settings.job_workers = static_cast<int>(ParseInteger(key, value, 1, 64));
       } else if (key == "image_cache_mb") {
         settings.image_cache_mb = ParseInteger(key, value, 1, int64_t{1} << 20);
       } else if (key == "store_connections") {
@@ -171,6 +183,16 @@ std::filesystem::path ServiceStatePath(const std::string& store_uri, const std::
         ErrorCode::kInvalidInput,
         "an in-memory store keeps no service state beside it: give --state FILE");
   return parsed.location + ".service.db";
+}
+
+std::filesystem::path UploadDirectory(const std::filesystem::path& state_path,
+                                      const std::string& upload_dir) {
+  if (!upload_dir.empty()) {
+    return upload_dir;
+  }
+  std::filesystem::path beside = state_path;
+  beside += ".uploads";
+  return beside;
 }
 
 }  // namespace phytoflow

@@ -41,10 +41,12 @@ Service::Parts::Parts(StorePool& stores_in,
 Service::Service(StorePool& stores,
                  ModelCatalog& models,
                  TokenRegistry* tokens,
-                 ServiceOptions options)
+                 ServiceOptions options,
+                 JobQueue* jobs)
     : parts_(std::make_unique<Parts>(stores, models, options)),
       router_(tokens, options.public_read) {
   parts_->state = tokens != nullptr ? &tokens->State() : nullptr;
+  parts_->jobs = jobs;
   RestoreActiveModel(*parts_);
   AddSystemRoutes(router_, *parts_);
   AddSampleRoutes(router_, *parts_);
@@ -52,6 +54,7 @@ Service::Service(StorePool& stores,
   AddValidationRoutes(router_, *parts_);
   AddJobRoutes(router_, *parts_);
   AddWebRoutes(router_, *parts_);
+  AddIndicatorRoutes(router_, *parts_);
 }
 
 Service::~Service() = default;

@@ -1,13 +1,14 @@
 #pragma once
 
 // The phytoflow HTTP service without the HTTP library: the routes of /api/v1 (samples,
-// particles, images, labels, products, models), the DEEPaaS v2 endpoints, /healthz, /readyz and
-// the OpenAPI document, over a store pool, a model catalog and a token registry. HttpServer
+// particles, images, labels, products, models, uploads and jobs), the DEEPaaS v2 endpoints,
+// /healthz, /readyz and the OpenAPI document, over a store pool, a model catalog, a token
+// registry and a job queue. HttpServer
 // (http_server.h) puts it on a socket; tests call Handle() directly. docs/api.md describes
 // every endpoint.
 //
 //   StorePool stores([&] { return OpenStore(uri); }, 4);
-//   Service service(stores, models, &tokens, {.public_read = true});
+//   Service service(stores, models, &tokens, {.public_read = true}, &jobs);
 //   HttpResponse response = service.Handle(request);
 
 #include "phytoflow/products/taxonomy.h"
@@ -27,6 +28,8 @@
 
 namespace phytoflow {
 
+class JobQueue;  // job_queue.h
+
 struct ServiceOptions {
   bool public_read = false;  // GET endpoints (and DEEPaaS predict) without a token
   // Where downloads are written and uploads unpacked before they are sent or read; empty: the
@@ -45,8 +48,13 @@ struct ServiceOptions {
 class Service {
  public:
   // `tokens` may be null (no service state): then only public routes, and with public_read the
-  // read routes, can be called. Throws Error for an unreadable taxonomy.
-  Service(StorePool& stores, ModelCatalog& models, TokenRegistry* tokens, ServiceOptions options);
+  // read routes, can be called. `jobs` may be null: then the upload and job routes answer 503.
+  // Throws Error for an unreadable taxonomy.
+  Service(StorePool& stores,
+          ModelCatalog& models,
+          TokenRegistry* tokens,
+          ServiceOptions options,
+          JobQueue* jobs = nullptr);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -68,6 +76,8 @@ class Service {
     ServiceOptions options;
     // The installation's state (tokens, settings, jobs); null when the service has none.
     ServiceState* state = nullptr;
+    // The background jobs (uploads, classify, export, train); null when the service runs none.
+    JobQueue* jobs = nullptr;
   };
 
  private:

@@ -56,6 +56,9 @@ class SampleWriter {
 struct ParticleScan {
   bool images = false;    // fill image_png and mask_png
   bool outlines = false;  // fill outlines
+  // Fill measurements (every numeric field of the list). Off: `measurements` is left empty,
+  // which saves decoding them where only sizes and labels count (composition, indicators).
+  bool measurements = true;
   // Only the particles whose number is in [first_number, last_number]: one particle, or a block
   // of them, read through the index instead of the whole sample.
   int64_t first_number = std::numeric_limits<int64_t>::min();

@@ -1521,6 +1521,9 @@ void MongoStore::ScanParticles(const std::string& sample_id,
     if (!what.outlines) {
       projection.Int32("outlines", 0);
     }
+    if (!what.measurements) {
+      projection.Int32("measurements", 0);
+    }
   });
   const auto in_range = [&] {
     Bson filter = ByField("data_id", read.data_id);
@@ -1555,7 +1558,7 @@ void MongoStore::ScanParticles(const std::string& sample_id,
 
   Particle particle;
   while (const bson_t* document = particle_cursor.Next()) {
-    ReadParticle(document, measurement_count, particle);
+    ReadParticle(document, what.measurements ? measurement_count : 0, particle);
     while (image != nullptr && image_number < particle.number) {
       next_image();
     }

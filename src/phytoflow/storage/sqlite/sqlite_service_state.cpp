@@ -2,6 +2,7 @@
 
 #include "phytoflow/core/error.h"
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 #include <string_view>
@@ -19,7 +20,7 @@ constexpr int kApplicationId = 0x50465353;
 
 // Schema migrations, applied in order; PRAGMA user_version is the number applied. Never edit
 // one that has shipped: append the next.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     "CREATE TABLE tokens ("
     "  id            INTEGER PRIMARY KEY AUTOINCREMENT,"  // never reused after a deletion
     "  name          TEXT NOT NULL,"
@@ -30,6 +31,35 @@ constexpr std::array<const char*, 2> kMigrations = {
     "  revoked_at    TEXT"
     ")",
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    // Background jobs (docs/api.md, "Jobs") and their logs. NULL: not set.
+    "CREATE TABLE jobs ("
+    "  id               INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  kind             TEXT NOT NULL,"
+    "  state            TEXT NOT NULL CHECK (state IN"
+    "                     ('queued', 'running', 'succeeded', 'failed', 'cancelled')),"
+    "  params           TEXT NOT NULL,"  // JSON
+    "  progress_done    INTEGER NOT NULL DEFAULT 0,"
+    "  progress_total   INTEGER NOT NULL DEFAULT 0,"
+    "  progress_message TEXT NOT NULL DEFAULT '',"
+    "  result           TEXT,"  // JSON
+    "  error            TEXT,"
+    "  attempts         INTEGER NOT NULL DEFAULT 0,"
+    "  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+    "  created_by       TEXT NOT NULL,"
+    "  created_at       TEXT NOT NULL,"
+    "  started_at       TEXT,"
+    "  finished_at      TEXT,"
+    "  input_dir        TEXT,"
+    "  result_file      TEXT"
+    ");"
+    "CREATE INDEX jobs_by_state ON jobs (state, id);"
+    "CREATE TABLE job_log ("
+    "  id      INTEGER PRIMARY KEY AUTOINCREMENT,"  // the order of the lines
+    "  job_id  INTEGER NOT NULL REFERENCES jobs (id),"
+    "  at      TEXT NOT NULL,"
+    "  message TEXT NOT NULL"
+    ");"
+    "CREATE INDEX job_log_by_job ON job_log (job_id, id)",
 };
 
 ErrorCode ErrorCodeFor(int rc) {
@@ -77,6 +107,14 @@ class Statement {
   void BindInt(int index, int64_t value) {
     CheckSqlite(sqlite3_bind_int64(stmt_, index, value), db_);
   }
+  // NULL for an empty text: the column is not set.
+  void BindTextOrNull(int index, const std::string& text) {
+    if (text.empty()) {
+      CheckSqlite(sqlite3_bind_null(stmt_, index), db_);
+    } else {
+      BindText(index, text);
+    }
+  }
   bool Step() { return CheckSqlite(sqlite3_step(stmt_), db_) == SQLITE_ROW; }
   int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
   std::string Text(int column) const {
@@ -107,6 +145,36 @@ ApiToken TokenFromRow(const Statement& row) {
                   .created_at = row.Text(4),
                   .last_used_at = row.Text(5),
                   .revoked_at = row.Text(6)};
+}
+
+constexpr const char* kJobColumns =
+    "id, kind, state, params, progress_done, progress_total, progress_message, result, error, "
+    "attempts, cancel_requested, created_by, created_at, started_at, finished_at, input_dir, "
+    "result_file";
+
+Job JobFromRow(const Statement& row) {
+  const std::string state = row.Text(2);
+  const std::optional<JobState> parsed = ParseJobState(state);
+  if (!parsed) {
+    throw Error(ErrorCode::kInternal, "service state: job with unknown state '" + state + "'");
+  }
+  return Job{.id = row.Int(0),
+             .kind = row.Text(1),
+             .state = *parsed,
+             .params_json = row.Text(3),
+             .progress_done = row.Int(4),
+             .progress_total = row.Int(5),
+             .progress_message = row.Text(6),
+             .result_json = row.Text(7),
+             .error = row.Text(8),
+             .attempts = static_cast<int>(row.Int(9)),
+             .cancel_requested = row.Int(10) != 0,
+             .created_by = row.Text(11),
+             .created_at = row.Text(12),
+             .started_at = row.Text(13),
+             .finished_at = row.Text(14),
+             .input_dir = row.Text(15),
+             .result_file = row.Text(16)};
 }
 
 class SqliteServiceState final : public ServiceState {
@@ -211,6 +279,183 @@ class SqliteServiceState final : public ServiceState {
     upsert.BindText(1, key);
     upsert.BindText(2, value);
     upsert.Step();
+  }
+
+  Job AddJob(const Job& job, const std::string& created_at) override {
+    std::lock_guard lock(mutex_);
+    Statement insert(db_,
+                     std::string("INSERT INTO jobs (kind, state, params, created_by, created_at, "
+                                 "input_dir) VALUES (?1, 'queued', ?2, ?3, ?4, ?5) RETURNING ") +
+                         kJobColumns);
+    insert.BindText(1, job.kind);
+    insert.BindText(2, job.params_json);
+    insert.BindText(3, job.created_by);
+    insert.BindText(4, created_at);
+    insert.BindTextOrNull(5, job.input_dir);
+    insert.Step();
+    Job added = JobFromRow(insert);
+    insert.Step();  // RETURNING: the insert is complete only after the last row
+    return added;
+  }
+
+  std::optional<Job> FindJob(int64_t id) const override {
+    std::lock_guard lock(mutex_);
+    Statement select(db_, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?1");
+    select.BindInt(1, id);
+    if (!select.Step()) {
+      return std::nullopt;
+    }
+    return JobFromRow(select);
+  }
+
+  JobPage ListJobs(const JobFilter& filter) const override {
+    std::lock_guard lock(mutex_);
+    const std::string where = " FROM jobs WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR kind = ?2)";
+    const std::string state = filter.state ? std::string(JobStateName(*filter.state)) : "";
+    JobPage page;
+    Statement count(db_, "SELECT count(*)" + where);
+    count.BindText(1, state);
+    count.BindText(2, filter.kind);
+    count.Step();
+    page.total = count.Int(0);
+    Statement select(
+        db_, std::string("SELECT ") + kJobColumns + where + " ORDER BY id DESC LIMIT ?3 OFFSET ?4");
+    select.BindText(1, state);
+    select.BindText(2, filter.kind);
+    select.BindInt(3, filter.limit);
+    select.BindInt(4, filter.offset);
+    while (select.Step()) {
+      page.jobs.push_back(JobFromRow(select));
+    }
+    return page;
+  }
+
+  std::optional<Job> ClaimNextJob(const std::string& started_at) override {
+    std::lock_guard lock(mutex_);
+    Statement claim(db_,
+                    std::string("UPDATE jobs SET state = 'running', attempts = attempts + 1, "
+                                "started_at = ?1, progress_done = 0, progress_total = 0, "
+                                "progress_message = '' WHERE id = (SELECT id FROM jobs WHERE "
+                                "state = 'queued' ORDER BY id LIMIT 1) RETURNING ") +
+                        kJobColumns);
+    claim.BindText(1, started_at);
+    if (!claim.Step()) {
+      return std::nullopt;
+    }
+    Job claimed = JobFromRow(claim);
+    claim.Step();
+    return claimed;
+  }
+
+  void UpdateJobProgress(int64_t id,
+                         int64_t done,
+                         int64_t total,
+                         const std::string& message) override {
+    std::lock_guard lock(mutex_);
+    Statement update(db_,
+                     "UPDATE jobs SET progress_done = ?2, progress_total = ?3, "
+                     "progress_message = ?4 WHERE id = ?1 AND state = 'running'");
+    update.BindInt(1, id);
+    update.BindInt(2, done);
+    update.BindInt(3, total);
+    update.BindText(4, message);
+    update.Step();
+  }
+
+  void AppendJobLog(int64_t id, const std::string& at, const std::string& message) override {
+    std::lock_guard lock(mutex_);
+    Statement insert(db_, "INSERT INTO job_log (job_id, at, message) VALUES (?1, ?2, ?3)");
+    insert.BindInt(1, id);
+    insert.BindText(2, at);
+    insert.BindText(3, message);
+    insert.Step();
+  }
+
+  std::vector<JobLogLine> JobLog(int64_t id) const override {
+    std::lock_guard lock(mutex_);
+    Statement select(db_, "SELECT at, message FROM job_log WHERE job_id = ?1 ORDER BY id");
+    select.BindInt(1, id);
+    std::vector<JobLogLine> lines;
+    while (select.Step()) {
+      lines.push_back(JobLogLine{.at = select.Text(0), .message = select.Text(1)});
+    }
+    return lines;
+  }
+
+  bool FinishJob(int64_t id, const JobOutcome& outcome, const std::string& finished_at) override {
+    std::lock_guard lock(mutex_);
+    Statement update(db_,
+                     "UPDATE jobs SET state = ?2, result = ?3, error = ?4, result_file = ?5, "
+                     "finished_at = ?6 WHERE id = ?1 AND state = 'running'");
+    update.BindInt(1, id);
+    update.BindText(2, std::string(JobStateName(outcome.state)));
+    update.BindTextOrNull(3, outcome.result_json);
+    update.BindTextOrNull(4, outcome.error);
+    update.BindTextOrNull(5, outcome.result_file);
+    update.BindText(6, finished_at);
+    update.Step();
+    return sqlite3_changes(db_) > 0;
+  }
+
+  std::optional<Job> RequestJobCancel(int64_t id, const std::string& at) override {
+    std::lock_guard lock(mutex_);
+    // One statement: a queued job is cancelled, a running one flagged, whatever a worker does
+    // at the same moment.
+    Statement update(db_,
+                     "UPDATE jobs SET "
+                     "state = CASE state WHEN 'queued' THEN 'cancelled' ELSE state END, "
+                     "finished_at = CASE state WHEN 'queued' THEN ?2 ELSE finished_at END, "
+                     "cancel_requested = CASE state WHEN 'running' THEN 1 "
+                     "ELSE cancel_requested END WHERE id = ?1");
+    update.BindInt(1, id);
+    update.BindText(2, at);
+    update.Step();
+    Statement select(db_, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?1");
+    select.BindInt(1, id);
+    if (!select.Step()) {
+      return std::nullopt;
+    }
+    return JobFromRow(select);
+  }
+
+  std::vector<Job> RecoverInterruptedJobs(int max_attempts, const std::string& at) override {
+    std::lock_guard lock(mutex_);
+    Execute("BEGIN IMMEDIATE");
+    try {
+      std::vector<Job> changed;
+      // ?1 is the time; the statements run in this order, each on what the one before left.
+      const auto apply = [&](const std::string& sql, std::optional<int64_t> attempts) {
+        Statement update(db_, sql + " RETURNING " + kJobColumns);
+        update.BindText(1, at);
+        if (attempts) {
+          update.BindInt(2, *attempts);
+        }
+        while (update.Step()) {
+          changed.push_back(JobFromRow(update));
+        }
+      };
+      // A job whose cancellation was asked for stays cancelled rather than running again.
+      apply(
+          "UPDATE jobs SET state = 'cancelled', finished_at = ?1 WHERE state = 'running' AND "
+          "cancel_requested = 1",
+          std::nullopt);
+      apply(
+          "UPDATE jobs SET state = 'queued', progress_done = 0, progress_total = 0, "
+          "progress_message = 'interrupted by a restart at ' || ?1 || ', queued again' "
+          "WHERE state = 'running' AND attempts < ?2",
+          max_attempts);
+      apply(
+          "UPDATE jobs SET state = 'failed', error = 'interrupted by a restart', "
+          "finished_at = ?1 WHERE state = 'running'",
+          std::nullopt);
+      Execute("COMMIT");
+      std::sort(
+          changed.begin(), changed.end(), [](const Job& a, const Job& b) { return a.id < b.id; });
+      return changed;
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
   }
 
  private:

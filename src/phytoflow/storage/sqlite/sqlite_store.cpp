@@ -1330,7 +1330,8 @@ void SqliteStore::ScanParticles(const std::string& sample_id,
   std::string sql =
       "SELECT p.number, p.guid, p.collage_file, p.image_x, p.image_y, p.image_w, p.image_h, "
       "p.particles_per_chain, p.timestamp, p.esd_um, p.abd_um, p.biovolume_esd_um3, "
-      "p.biovolume_abd_um3, p.measurements, ";
+      "p.biovolume_abd_um3, ";
+  sql += what.measurements ? "p.measurements, " : "NULL, ";
   sql += what.outlines ? "p.outlines, " : "NULL, ";
   sql += what.images ? "i.image_png, i.mask_png FROM particles p LEFT JOIN particle_images i "
                        "ON i.sample_id = p.sample_id AND i.number = p.number "
@@ -1357,21 +1358,24 @@ void SqliteStore::ScanParticles(const std::string& sample_id,
     particle.biovolume_esd_um3 = select.Real(11);
     particle.biovolume_abd_um3 = select.Real(12);
 
-    particle.measurements.assign(names.size(), kMissing);
-    const std::string measurements = select.Text(13);
-    WithJsonErrors(ErrorCode::kInternal,
-                   "stored sample '" + sample_id + "' particle " + std::to_string(particle.number) +
-                       " measurements",
-                   [&] {
-                     const Json parsed = Json::parse(measurements);
-                     for (const auto& item : parsed.items()) {
-                       const auto found = name_index.find(item.key());
-                       if (found != name_index.end()) {
-                         particle.measurements[found->second] = JsonToMeasurement(item.value());
+    particle.measurements.clear();
+    if (what.measurements) {
+      particle.measurements.assign(names.size(), kMissing);
+      const std::string measurements = select.Text(13);
+      WithJsonErrors(ErrorCode::kInternal,
+                     "stored sample '" + sample_id + "' particle " +
+                         std::to_string(particle.number) + " measurements",
+                     [&] {
+                       const Json parsed = Json::parse(measurements);
+                       for (const auto& item : parsed.items()) {
+                         const auto found = name_index.find(item.key());
+                         if (found != name_index.end()) {
+                           particle.measurements[found->second] = JsonToMeasurement(item.value());
+                         }
                        }
-                     }
-                     return 0;
-                   });
+                       return 0;
+                     });
+    }
 
     particle.outlines = DecodeOutlines(select.Text(14), particle.number);
     particle.image_png = select.Blob(15);
