@@ -187,6 +187,7 @@ json ParticleJson(const std::string& sample_id,
   item["label"] = label != nullptr && !label->name.empty() ? json(label->name) : json(nullptr);
   item["status"] =
       std::string(LabelStatusName(label != nullptr ? label->status : LabelStatus::kUnlabelled));
+  item["dubious"] = label != nullptr && label->dubious;
   item["probability"] =
       label != nullptr && label->probability ? json(*label->probability) : json(nullptr);
   item["identified_by"] = label != nullptr && !label->identified_by.empty()
@@ -398,6 +399,9 @@ HttpResponse ListParticles(Service::Parts& parts, const HttpRequest& request) {
           *text + "'");
     }
   }
+  // Dubious is not a status of its own: a dubious particle counts as its prediction.
+  const std::optional<bool> dubious =
+      request.Query("dubious") ? std::optional(BoolQuery(request, "dubious", false)) : std::nullopt;
   const std::optional<double> min_esd = NumberQuery(request, "min_esd_um");
   const std::optional<double> max_esd = NumberQuery(request, "max_esd_um");
   const LabelChoice choice = ChosenLabels(request);
@@ -421,9 +425,11 @@ HttpResponse ListParticles(Service::Parts& parts, const HttpRequest& request) {
     const LabelStatus row_status =
         found != labels.resolved.end() ? found->second.status : LabelStatus::kUnlabelled;
     const std::string row_label = found != labels.resolved.end() ? found->second.name : "";
+    const bool row_dubious = found != labels.resolved.end() && found->second.dubious;
     // A size filter leaves out particles without that size (NaN compares false).
     if ((status && row_status != *status) || (label && row_label != *label) ||
-        (min_esd && !(row.esd_um >= *min_esd)) || (max_esd && !(row.esd_um <= *max_esd))) {
+        (dubious && row_dubious != *dubious) || (min_esd && !(row.esd_um >= *min_esd)) ||
+        (max_esd && !(row.esd_um <= *max_esd))) {
       continue;
     }
     if (total >= offset && total < offset + limit) {

@@ -283,6 +283,16 @@ TEST_F(ValidationRoutesTest, MarksParticlesDubious) {
   ASSERT_EQ(doubted.status, 200) << doubted.body;
   EXPECT_EQ(Body(doubted)["events"][0]["name"], "Tripos");
   EXPECT_EQ(Body(doubted)["events"][0]["status"], "dubious");
+
+  // The listing flags both and filters on the flag.
+  const json flagged = Body(Get(SamplePath() + "/particles", {{"dubious", "true"}}));
+  ASSERT_EQ(flagged["total"], 2);
+  EXPECT_EQ(flagged["particles"][0]["number"], 7);
+  EXPECT_EQ(flagged["particles"][1]["number"], 11);
+  EXPECT_TRUE(flagged["particles"][0]["dubious"]);
+  const json others = Body(Get(SamplePath() + "/particles", {{"dubious", "false"}}));
+  EXPECT_EQ(others["total"], 1000 - 2);  // the bundled example has 1000 particles
+  EXPECT_FALSE(others["particles"][0]["dubious"]);
 }
 
 // ---------------------------------------------------------------------------------------------
