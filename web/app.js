@@ -6,9 +6,11 @@
 //   #/samples/ID/gallery?label=&...   particles, validation        (pages/gallery.js)
 //   #/jobs                            background jobs              (pages/jobs.js)
 //   #/models, #/models/ID             models, confusion matrix     (pages/models.js)
+//   #/docs, #/docs/PATH?section=      the handbook (docs/)          (pages/docs.js)
 
 import { getIdentity, getToken, identityEvents, setToken } from './api.js';
 import { errorBox, h } from './dom.js';
+import * as docsPage from './pages/docs.js';
 import * as galleryPage from './pages/gallery.js';
 import * as jobsPage from './pages/jobs.js';
 import * as modelsPage from './pages/models.js';
@@ -30,6 +32,8 @@ const routes = [
   { pattern: /^\/jobs$/, names: [], render: jobsPage.render, nav: 'jobs' },
   { pattern: /^\/models$/, names: [], render: modelsPage.render, nav: 'models' },
   { pattern: /^\/models\/([^/]+)$/, names: ['id'], render: modelsPage.renderModel, nav: 'models' },
+  { pattern: /^\/docs$/, names: [], render: docsPage.render, nav: 'docs' },
+  { pattern: /^\/docs\/(.+)$/, names: ['path'], render: docsPage.render, nav: 'docs' },
 ];
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));

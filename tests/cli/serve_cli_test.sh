@@ -6,7 +6,9 @@
 # revoked while it runs, logs each request, and stops cleanly on SIGTERM. Then uploads and
 # background jobs across restarts: a server killed with -9 while an ingest job runs queues that
 # job again at the next start and runs the queued ones; a job interrupted on its last attempt
-# fails; an upload over --max-upload-mb is refused before its body is sent.
+# fails; an upload over --max-upload-mb is refused before its body is sent. What an earlier
+# server left in the upload folder is removed at start, a damaged trained model is skipped, a
+# second server on the same state is refused (exit 6), and a second SIGTERM stops at once.
 #   tests/cli/serve_cli_test.sh PATH/TO/phytoflow
 set -uo pipefail
 source "$(dirname "$0")/lib.sh" "$1"
@@ -184,12 +186,40 @@ check "no upload left behind" test -z "$(ls -A "$uploads")"
 db = sqlite3.connect(sys.argv[1])
 db.execute(\"INSERT INTO jobs (kind, state, params, attempts, created_by, created_at) VALUES ('export', 'running', '{}', 2, 'ada', '2026-01-01T00:00:00Z')\")
 db.commit()" "$state_db"
+mkdir -p "$uploads/upload-stale" "$state_db.models"
+echo "half an upload" >"$uploads/phytoflow-part-stale"
+echo "not a model" >"$state_db.models/phytoflow-job-9.pt"
 start_serve --max-upload-mb 1
+check "leftover upload folder removed at start" test ! -e "$uploads/upload-stale"
+check "leftover streamed part removed at start" test ! -e "$uploads/phytoflow-part-stale"
+if grep -q "skipping the trained model" "$work/jobs.err"; then  # only a LibTorch build reads them
+  check "the damaged model is named in the warning" grep -q "phytoflow-job-9.pt" "$work/jobs.err"
+fi
+expect_exit 6 "a second server on the same state" \
+  "$phytoflow" serve --store "$jobs_store" --port 0 --no-access-log
+check "the second server says why" grep -q "another phytoflow server uses this service state" "$work/err"
 check "interrupted twice: job 4" test "$(get "${auth[@]}" "$base/api/v1/jobs/4")" = 200
 check "job 4 failed, interrupted by a restart" json_body "j['state']=='failed' and j['error']=='interrupted by a restart' and j['attempts']==2"
 check "an upload over --max-upload-mb: 413" test "$(get "${auth[@]}" -F "file=@$work/export.zip" "$base/api/v1/uploads")" = 413
 check "413 in the error shape" json_body "j['error']['code']=='payload_too_large'"
+# A slow upload in flight (900000 bytes at 20 KiB/s: about 45 s) holds the first SIGTERM; the
+# second one ends the process at once.
+head -c 900000 /dev/urandom >"$work/slow.bin"
+curl -s -o /dev/null --limit-rate 20k "${auth[@]}" -F "file=@$work/slow.bin" "$base/api/v1/uploads" &
+slow=$!
+sleep 1
 kill -TERM "$server"
+sleep 1
+check "one SIGTERM waits for the upload in flight" kill -0 "$server"
+kill -TERM "$server"
+for _ in $(seq 1 50); do
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.1
+done
+check "a second SIGTERM stops the server within 5 s" bash -c "! kill -0 $server 2>/dev/null"
 wait "$server"
+check "killed by the second SIGTERM (exit 143)" test $? -eq 143
+kill "$slow" 2>/dev/null
+wait "$slow" 2>/dev/null
 
 finish

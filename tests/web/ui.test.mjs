@@ -438,6 +438,23 @@ test('models page: metrics, confusion matrix heat map', async (t) => {
   await screenshot('model');
 });
 
+test('handbook: /docs shows the rendered contents; a link opens a tutorial', async () => {
+  await page.goto(base + '/docs');
+  assert.match(page.url(), /#\/docs\/index\.md$/);
+  const article = page.locator('#docs-page');
+  await article.getByRole('heading', { name: 'The phytoflow handbook', level: 1 }).waitFor();
+  // Headings get GitHub's anchors (behind a prefix); the Markdown syntax is gone.
+  await article.locator('h2#doc-tutorials').waitFor();
+  assert.ok((await article.locator('table tbody tr').count()) >= 10);
+  assert.doesNotMatch(await article.innerText(), /^#+ |\]\(|\*\*/m);
+  await article.getByRole('link', { name: 'Train and evaluate a model on your own labelled images' }).click();
+  await page.getByRole('heading', { name: /^Tutorial 2: train and evaluate/, level: 1 }).waitFor();
+  assert.match(page.url(), /#\/docs\/tutorials\/02-train-your-own-model\.md$/);
+  // Console blocks are code; the tutorials' test markers (HTML comments) are not shown.
+  assert.ok((await article.locator('pre > code.language-console').count()) > 3);
+  assert.doesNotMatch(await article.innerText(), /<!--/);
+});
+
 test('no script error and no server error on the way', () => {
   assert.deepEqual(pageErrors, []);
   assert.deepEqual(serverErrors, []);

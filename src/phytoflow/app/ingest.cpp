@@ -130,7 +130,7 @@ std::string_view IngestOutcomeName(IngestOutcome outcome) {
 std::vector<IngestReport> IngestExport(Store& store,
                                        const std::filesystem::path& input,
                                        const IngestOptions& options) {
-  const ExportSource source(input);
+  const ExportSource source(input, options.display_name);
   std::vector<IngestReport> reports;
   for (const RunFiles& files : source.Runs()) {
     reports.push_back(IngestRun(store, files, options));

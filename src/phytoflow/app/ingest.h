@@ -42,6 +42,9 @@ struct IngestOptions {
   bool replace = false;  // replace a run that is already stored
   bool strict = false;   // a missing or unreadable collage fails the run
   int threads = 0;       // for encoding vignettes; 0 = every core
+  // How messages and each run's recorded source name `input` (e.g. an uploaded file's name
+  // instead of the server's temporary folder); empty: the path itself.
+  std::string display_name;
   // Sidecar records (ReadMetadataFile). Each run takes the record of its sample id or run name
   // (FindMetadataRecord), stored in the run's transaction; a replaced run keeps its stored
   // metadata where the record gives nothing, and an unchanged run gets the record merged in

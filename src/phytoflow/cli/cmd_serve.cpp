@@ -1,7 +1,8 @@
 // serve: the HTTP service (docs/api.md). Resolves the settings (flags > PHYTOFLOW_* > --config
-// file > defaults), opens the store, the service state and the models, starts the background
-// jobs, and serves until SIGINT or SIGTERM, letting the requests in flight finish (a running
-// job is interrupted and runs again at the next start).
+// file > defaults), locks the service state (one server per state), opens the store, the state
+// and the models, starts the background jobs, and serves until SIGINT or SIGTERM, letting the
+// requests in flight finish (a running job is queued again, its attempt not counted). A second
+// SIGINT or SIGTERM ends the process at once.
 
 #include "phytoflow/cli/commands.h"
 #include "phytoflow/cli/default_model.h"
@@ -24,8 +25,11 @@
 #include <optional>
 #include <thread>
 
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <pthread.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #ifdef PHYTOFLOW_WITH_TORCH
 #include "phytoflow/classify/torch/torch_model.h"
@@ -67,8 +71,19 @@ ModelCatalog OpenModels(const ServeSettings& settings, const fs::path& trained_m
   std::vector<fs::path> trained;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(trained_models, error)) {
-    if (entry.path().extension() == ".pt") {
+    if (entry.path().extension() != ".pt") {
+      continue;
+    }
+    // A damaged file there (a disk filled while a train job wrote it) must not keep the
+    // server from starting: it is skipped, with a warning.
+    try {
+      ReadModelInfo(entry.path());
       trained.push_back(entry.path());
+    } catch (const std::exception& unreadable) {
+      fmt::print(stderr,
+                 "phytoflow: warning: skipping the trained model {}: {}\n",
+                 entry.path().string(),
+                 unreadable.what());
     }
   }
   std::sort(trained.begin(), trained.end());
@@ -115,6 +130,30 @@ ModelCatalog OpenModels(const ServeSettings& settings, const fs::path& /*trained
 }
 #endif
 
+// An exclusive lock on "<state>.lock", held while the server runs: a second server on the same
+// state would recover (requeue or fail) the jobs the first one is running.
+class StateLock {
+ public:
+  explicit StateLock(const fs::path& state_path) {
+    const std::string path = state_path.string() + ".lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    Check(fd_ >= 0, ErrorCode::kUnavailable, path + ": cannot open the state's lock file");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw Error(ErrorCode::kUnavailable,
+                  state_path.string() +
+                      ": another phytoflow server uses this service state (one server per "
+                      "state; see docs/api.md, \"Uploads and background jobs\")");
+    }
+  }
+  ~StateLock() { ::close(fd_); }  // releases the lock
+  StateLock(const StateLock&) = delete;
+  StateLock& operator=(const StateLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // Waits for SIGINT or SIGTERM (blocked in every thread, see Serve) while the server runs.
 // Returns the signal, or 0 when the server stopped by itself.
 int WaitForSignal(const sigset_t& signals, const std::atomic<bool>& running) {
@@ -153,6 +192,7 @@ void Serve(const ServeArguments& arguments) {
   const std::string store_uri = settings.store;
   StorePool stores([&] { return OpenStore(store_uri); }, settings.store_connections);
   const fs::path state_path = ServiceStatePath(settings.store, settings.state);
+  const StateLock state_lock(state_path);
   const std::unique_ptr<ServiceState> state = OpenSqliteServiceState(state_path);
   TokenRegistry tokens(*state);
   const fs::path trained_models = TrainedModelFolder(state_path);
@@ -176,6 +216,9 @@ void Serve(const ServeArguments& arguments) {
       .taxonomy = taxonomy ? &*taxonomy : nullptr,
       .dataset_description = settings.dataset,
       .log = log_line};
+  // The workers start once the Service has restored the active model, which a recovered ingest
+  // with classify uses.
+  job_options.start = false;
 #ifdef PHYTOFLOW_WITH_TORCH
   job_options.model_dir = trained_models;
   job_options.train = TrainForJob;
@@ -190,6 +233,7 @@ void Serve(const ServeArguments& arguments) {
                      .dataset_description = settings.dataset,
                      .taxonomy = settings.taxonomy},
       &jobs);
+  jobs.Start();
 
   HttpServerOptions server_options{
       .host = settings.host,
@@ -198,7 +242,11 @@ void Serve(const ServeArguments& arguments) {
       .max_body_bytes = static_cast<size_t>(settings.max_body_mb) << 20,
       .streamed_upload_paths = {"/api/v1/uploads"},
       .upload_dir = upload_dir,
-      .max_upload_bytes = static_cast<uint64_t>(settings.max_upload_mb) << 20};
+      .max_upload_bytes = static_cast<uint64_t>(settings.max_upload_mb) << 20,
+      // Refuses an unauthorized request before its body is read (an anonymous upload).
+      .preflight = [&service](const HttpRequest& head) {
+        return service.Preflight(head);
+      }};
   if (settings.access_log) {
     server_options.access_log = log_line;
   }
@@ -235,8 +283,14 @@ void Serve(const ServeArguments& arguments) {
   const int signal = WaitForSignal(signals, running);
   if (signal != 0) {
     fmt::print(stderr,
-               "phytoflow: {} received, finishing the requests in flight\n",
+               "phytoflow: {} received, finishing the requests in flight (again: stop at once)\n",
                signal == SIGINT ? "SIGINT" : "SIGTERM");
+    std::fflush(stderr);
+    // A second signal ends the process at once: default handling, unblocked in this thread (the
+    // others keep them blocked, so the kernel hands them here).
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
   }
   server.Stop();
   serving.join();

@@ -65,6 +65,20 @@ struct Size {
   int64_t height = 0;
 };
 
+uint32_t BigEndian32(std::span<const uint8_t> bytes, size_t at) {
+  return (BigEndian16(bytes, at) << 16) | BigEndian16(bytes, at + 2);
+}
+
+// Width and height from the IHDR chunk, which must come first (after the 8-byte signature: its
+// length, "IHDR", then width and height as 32-bit big-endian), or nullopt when it does not.
+std::optional<Size> PngSize(std::span<const uint8_t> bytes) {
+  if (bytes.size() < 24 || bytes[12] != 'I' || bytes[13] != 'H' || bytes[14] != 'D' ||
+      bytes[15] != 'R') {
+    return std::nullopt;
+  }
+  return Size{.width = BigEndian32(bytes, 16), .height = BigEndian32(bytes, 20)};
+}
+
 // Width and height from the first SOF marker, or nullopt when the walk does not reach one.
 std::optional<Size> JpegSize(std::span<const uint8_t> bytes) {
   size_t pos = 2;
@@ -109,16 +123,18 @@ std::optional<Size> BmpSize(std::span<const uint8_t> bytes) {
   return Size{.width = std::abs(int64_t{width}), .height = std::abs(int64_t{height})};
 }
 
-// OpenCV allocates what the header claims (up to 2^30 pixels) before reading the data; refuse
-// absurd sizes first so a few corrupt bytes cannot make us allocate gigabytes.
+// Decoders allocate what the header claims (OpenCV up to 2^30 pixels) before reading the data;
+// refuse large sizes first so a few bytes cannot make us allocate gigabytes. The sides are
+// compared alone first, so that their product cannot overflow.
 void CheckClaimedSize(const std::optional<Size>& size,
                       const char* format,
                       const std::string& name) {
-  if (size && size->width * size->height > kMaxTiffPixels) {
+  if (size && (size->width > kMaxImagePixels || size->height > kMaxImagePixels ||
+               size->width * size->height > kMaxImagePixels)) {
     throw Error(ErrorCode::kInvalidInput,
                 name + ": " + format + " claims " + std::to_string(size->width) + "x" +
                     std::to_string(size->height) + " pixels, more than the limit of " +
-                    std::to_string(kMaxTiffPixels));
+                    std::to_string(kMaxImagePixels));
   }
 }
 
@@ -173,6 +189,7 @@ Image DecodeWithOpenCv(std::span<const uint8_t> bytes,
 Image DecodeImage(std::span<const uint8_t> bytes, const std::string& name) {
   switch (Sniff(bytes)) {
     case Format::kPng:
+      CheckClaimedSize(PngSize(bytes), "PNG", name);
       try {
         return DecodePng(bytes);
       } catch (const Error& error) {

@@ -222,6 +222,43 @@ TEST(DecodeImage, RefusesHugeClaimedSizes) {
       ErrorCode::kInvalidInput, "more than the limit", [&] { DecodeImage(jpeg, "huge.jpg"); });
 }
 
+// PNG and JPEG are refused from their headers above kMaxImagePixels (40,000,000), before a
+// decoder allocates what they claim: 20000 x 20000 = 400,000,000 (1.2 GB as RGB).
+TEST(DecodeImage, RefusesPngAndJpegAboveThePixelLimitFromTheirHeaders) {
+  const auto with_png_size = [](uint32_t width, uint32_t height) {
+    std::vector<uint8_t> png = EncodePng(MakeGray(2, 2, {0, 1, 2, 3}));
+    for (int byte = 0; byte < 4; ++byte) {  // IHDR: width at 16, height at 20, big-endian
+      png[16 + byte] = static_cast<uint8_t>(width >> (24 - 8 * byte));
+      png[20 + byte] = static_cast<uint8_t>(height >> (24 - 8 * byte));
+    }
+    return png;
+  };
+  ExpectError(ErrorCode::kInvalidInput,
+              "huge.png: PNG claims 20000x20000 pixels, more than the limit of 40000000",
+              [&] { DecodeImage(with_png_size(20000, 20000), "huge.png"); });
+  // 8001 x 5000 = 40,005,000: just above.
+  ExpectError(ErrorCode::kInvalidInput, "claims 8001x5000", [&] {
+    DecodeImage(with_png_size(8001, 5000), "above.png");
+  });
+  // 2^32 - 1 on both sides: the product (about 1.8e19) must not overflow into a small number.
+  ExpectError(ErrorCode::kInvalidInput, "claims 4294967295x4294967295", [&] {
+    DecodeImage(with_png_size(0xffffffff, 0xffffffff), "max.png");
+  });
+
+  std::vector<uint8_t> jpeg = kRedJpeg;
+  // The SOF0 frame header: FF C0, length (2 bytes), precision, height, width.
+  for (size_t pos = 2; pos + 9 < jpeg.size(); ++pos) {
+    if (jpeg[pos] == 0xff && jpeg[pos + 1] == 0xc0) {
+      jpeg[pos + 5] = jpeg[pos + 7] = 20000 >> 8;
+      jpeg[pos + 6] = jpeg[pos + 8] = 20000 & 0xff;
+      break;
+    }
+  }
+  ExpectError(ErrorCode::kInvalidInput,
+              "big.jpg: JPEG claims 20000x20000 pixels, more than the limit of 40000000",
+              [&] { DecodeImage(jpeg, "big.jpg"); });
+}
+
 TEST(ReadImage, MissingFileIsNotFound) {
   ExpectError(ErrorCode::kNotFound, "no/such.jpg", [] { ReadImage("no/such.jpg"); });
   ExpectError(ErrorCode::kNotFound, "no such image file", [] { ReadImage("."); });

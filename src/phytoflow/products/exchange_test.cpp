@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -936,6 +937,38 @@ TEST(ZipArchive, FailedWriteLeavesTheExistingFileUntouched) {
   // And a successful write replaces it.
   WriteZip(path, {{"a.txt", {'1'}}});
   EXPECT_EQ(ReadZip(path).size(), 1u);
+}
+
+// The caps count the bytes actually unpacked: lying.zip declares 1000 bytes for an entry of
+// 65,536; good.zip holds run/a.txt (6 bytes) and run/b.txt (12 bytes), 18 in all.
+TEST(ZipArchive, ReadCapsTheBytesActuallyUnpacked) {
+  const std::filesystem::path lying = "tests/data/zips/lying.zip";
+  const auto refusal = [](const std::function<void()>& read) {
+    try {
+      read();
+    } catch (const Error& error) {
+      EXPECT_EQ(error.Code(), ErrorCode::kInvalidInput);
+      return std::string(error.what());
+    }
+    ADD_FAILURE() << "not refused";
+    return std::string();
+  };
+  const std::string entry =
+      refusal([&] { ReadZip(lying, {}, {.max_entry_bytes = 1000, .display_name = "zip_data"}); });
+  EXPECT_NE(entry.find("zip_data: entry 'run/big.txt' unpacks to more than the limit of 1000"),
+            std::string::npos)
+      << entry;
+  EXPECT_EQ(ReadZip(lying, {}, {.max_entry_bytes = 65536})[0].bytes.size(), 65536u);
+
+  const std::filesystem::path good = "tests/data/zips/good.zip";
+  const std::string total = refusal([&] { ReadZip(good, {}, {.max_total_bytes = 17}); });
+  EXPECT_NE(total.find("unpack to more than the limit of 17 bytes"), std::string::npos) << total;
+  EXPECT_EQ(ReadZip(good, {}, {.max_entry_bytes = 12, .max_total_bytes = 18}).size(), 2u);
+  // Only wanted entries count: run/a.txt alone is 6 bytes.
+  const auto only_a = [](std::string_view name) {
+    return name == "run/a.txt";
+  };
+  EXPECT_EQ(ReadZip(good, only_a, {.max_total_bytes = 6}).size(), 1u);
 }
 
 TEST(ZipArchive, ReadErrors) {

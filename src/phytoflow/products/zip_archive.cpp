@@ -118,16 +118,19 @@ void WriteZip(const fs::path& path, const std::vector<ZipEntry>& entries) {
 }
 
 std::vector<ZipEntry> ReadZip(const fs::path& path,
-                              const std::function<bool(std::string_view name)>& wanted) {
+                              const std::function<bool(std::string_view name)>& wanted,
+                              const ReadZipOptions& options) {
+  const std::string label = options.display_name.empty() ? path.string() : options.display_name;
   std::error_code error;
-  Check(fs::is_regular_file(path, error), ErrorCode::kNotFound, path.string() + ": no such file");
+  Check(fs::is_regular_file(path, error), ErrorCode::kNotFound, label + ": no such file");
   int open_error = 0;
   std::unique_ptr<zip_t, ZipDiscarder> archive(zip_open(path.c_str(), ZIP_RDONLY, &open_error));
   Check(archive != nullptr,
         ErrorCode::kInvalidInput,
-        path.string() + ": not a readable zip archive (" + OpenErrorMessage(open_error) + ")");
+        label + ": not a readable zip archive (" + OpenErrorMessage(open_error) + ")");
 
   std::vector<ZipEntry> entries;
+  uint64_t total = 0;
   const zip_int64_t count = zip_get_num_entries(archive.get(), 0);
   for (zip_int64_t i = 0; i < count; ++i) {
     const auto index = static_cast<zip_uint64_t>(i);
@@ -139,17 +142,26 @@ std::vector<ZipEntry> ReadZip(const fs::path& path,
     std::unique_ptr<zip_file_t, ZipFileCloser> file(zip_fopen_index(archive.get(), index, 0));
     Check(file != nullptr,
           ErrorCode::kInvalidInput,
-          path.string() + ": cannot read entry '" + entry.name + "' (" +
-              zip_strerror(archive.get()) + ")");
+          label + ": cannot read entry '" + entry.name + "' (" + zip_strerror(archive.get()) + ")");
     std::vector<uint8_t> buffer(1 << 16);
     while (true) {
       const zip_int64_t read = zip_fread(file.get(), buffer.data(), buffer.size());
-      Check(read >= 0,
-            ErrorCode::kInvalidInput,
-            path.string() + ": entry '" + entry.name + "' is damaged");
+      Check(read >= 0, ErrorCode::kInvalidInput, label + ": entry '" + entry.name + "' is damaged");
       if (read == 0) {
         break;
       }
+      // Counted before keeping the bytes, so that memory never grows past a cap by more than a
+      // buffer, whatever the header declares.
+      const auto bytes = static_cast<uint64_t>(read);
+      Check(bytes <= options.max_entry_bytes - entry.bytes.size(),
+            ErrorCode::kInvalidInput,
+            label + ": entry '" + entry.name + "' unpacks to more than the limit of " +
+                std::to_string(options.max_entry_bytes) + " bytes");
+      Check(bytes <= options.max_total_bytes - total,
+            ErrorCode::kInvalidInput,
+            label + ": the entries unpack to more than the limit of " +
+                std::to_string(options.max_total_bytes) + " bytes");
+      total += bytes;
       entry.bytes.insert(entry.bytes.end(), buffer.begin(), buffer.begin() + read);
     }
     entries.push_back(std::move(entry));

@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
 #include <set>
+#include <string_view>
 #include <system_error>
 
 #include <zip.h>
@@ -143,21 +145,60 @@ constexpr uint32_t kUnixRegularFile = 0100000;
 constexpr uint32_t kUnixFolder = 0040000;
 constexpr uint32_t kUnixSymbolicLink = 0120000;
 
-// An entry name that stays inside the destination: relative, no "..", no drive letters. A
-// backslash counts as a separator too, as Windows tools write it.
-bool IsSafeEntryName(const std::string& name) {
+// Entry names longer or deeper than these are refused: no export needs them, and checking
+// every entry's folders costs time proportional to its name.
+constexpr size_t kMaxEntryNameBytes = 1024;
+constexpr int kMaxEntryNameDepth = 32;
+// A longer file or folder name cannot be created (NAME_MAX on Linux).
+constexpr size_t kMaxEntryPartBytes = 255;
+
+// Why an entry name cannot be unpacked as is, or empty when it can: it must stay inside the
+// destination (relative, no "..", no drive letters; a backslash counts as a separator too, as
+// Windows tools write it), name something other than the destination itself, and not be too
+// long or deep to create.
+std::string EntryNameProblem(const std::string& name) {
+  if (name.size() > kMaxEntryNameBytes) {
+    return "a name of " + std::to_string(name.size()) + " bytes, more than the limit of " +
+           std::to_string(kMaxEntryNameBytes);
+  }
   if (name.empty() || name.front() == '/' || name.front() == '\\' ||
       name.find(':') != std::string::npos) {
-    return false;
+    return "an absolute path would be written outside the export folder";
   }
-  std::string slashed = name;
-  std::replace(slashed.begin(), slashed.end(), '\\', '/');
-  for (const auto& part : fs::path(slashed)) {
-    if (part == "..") {
-      return false;
+  int depth = 0;
+  bool names_something = false;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find_first_of("/\\", start);
+    if (end == std::string::npos) {
+      end = name.size();
     }
+    const std::string_view part = std::string_view(name).substr(start, end - start);
+    if (part == "..") {
+      return "a path with '..' would be written outside the export folder";
+    }
+    if (part.size() > kMaxEntryPartBytes) {
+      return "a file or folder name of " + std::to_string(part.size()) +
+             " bytes, more than the limit of " + std::to_string(kMaxEntryPartBytes);
+    }
+    if (!part.empty() && part != ".") {
+      names_something = true;
+      if (++depth > kMaxEntryNameDepth) {
+        return "more than " + std::to_string(kMaxEntryNameDepth) + " folders deep";
+      }
+    }
+    start = end + 1;
   }
-  return true;
+  if (!names_something && name.back() != '/' && name.back() != '\\') {
+    return "not the name of a file";  // ".": the export folder itself
+  }
+  return {};
+}
+
+// An entry name in a message: hostile names can be long.
+std::string QuotedEntryName(const std::string& name) {
+  constexpr size_t kShown = 200;
+  return "'" + (name.size() <= kShown ? name : name.substr(0, kShown) + "...") + "'";
 }
 
 // The entry's name as it will be written: '/'-separated, without "." parts or a final '/'.
@@ -205,18 +246,19 @@ std::vector<CheckedEntry> CheckEntries(zip_t* archive,
                     std::to_string(limits.max_entries));
   }
   std::vector<CheckedEntry> entries;
-  std::set<std::string> files;
-  std::set<std::string> folders;  // named by an entry, or the parent of one
+  // The sets view the normalised names kept here (a deque never moves its elements), so that a
+  // deep name costs its parent folders no copies.
+  std::deque<std::string> normals;
+  std::set<std::string_view> files;
+  std::set<std::string_view> folders;  // named by an entry, or the parent of one
   uint64_t total = 0;
   for (zip_int64_t idx = 0; idx < count; ++idx) {
     const auto index = static_cast<zip_uint64_t>(idx);
     const char* raw_name = zip_get_name(archive, index, 0);
     CheckedEntry entry{.name = raw_name != nullptr ? raw_name : ""};
-    const std::string where = label + ": entry '" + entry.name + "'";
-    if (!IsSafeEntryName(entry.name)) {
-      throw Error(ErrorCode::kInvalidInput,
-                  where + ": an absolute path or one with '..' would be written outside the " +
-                      "export folder");
+    const std::string where = label + ": entry " + QuotedEntryName(entry.name);
+    if (const std::string problem = EntryNameProblem(entry.name); !problem.empty()) {
+      throw Error(ErrorCode::kInvalidInput, where + ": " + problem);
     }
     zip_uint8_t system = 0;
     zip_uint32_t attributes = 0;
@@ -233,15 +275,19 @@ std::vector<CheckedEntry> CheckEntries(zip_t* archive,
       }
     }
     entry.folder = entry.name.back() == '/';
-    const std::string normal = NormalisedEntryName(entry.name);
+    const std::string_view normal = normals.emplace_back(NormalisedEntryName(entry.name));
     if (entry.folder) {
       folders.insert(normal);
-    } else if (normal.empty() || !files.insert(normal).second) {
+    } else if (!files.insert(normal).second) {
       throw Error(ErrorCode::kInvalidInput, where + ": the name is given twice");
     }
-    for (fs::path parent = fs::path(normal).parent_path(); !parent.empty();
-         parent = parent.parent_path()) {
-      folders.insert(parent.generic_string());
+    // The parent folders, deepest first, found by scanning for '/'; once one is known, so are
+    // all above it.
+    for (size_t slash = normal.rfind('/'); slash != std::string_view::npos && slash > 0;
+         slash = normal.rfind('/', slash - 1)) {
+      if (!folders.insert(normal.substr(0, slash)).second) {
+        break;
+      }
     }
 
     zip_stat_t stat;
@@ -252,13 +298,14 @@ std::vector<CheckedEntry> CheckEntries(zip_t* archive,
                   where + ": unreadable header (" + zip_strerror(archive) + ")");
     }
     entry.declared_bytes = stat.size;
-    total += stat.size;
-    if (total > limits.max_unpacked_bytes) {
+    // Compared with what is left, so that a huge declared size cannot overflow the sum.
+    if (stat.size > limits.max_unpacked_bytes - total) {
       throw Error(ErrorCode::kInvalidInput,
                   where + ": the archive unpacks to more than the limit of " +
                       std::to_string(limits.max_unpacked_bytes) + " bytes (this entry alone " +
                       "declares " + std::to_string(stat.size) + ")");
     }
+    total += stat.size;
     if (stat.size > 0) {
       const double ratio = stat.comp_size == 0 ? std::numeric_limits<double>::infinity()
                                                : static_cast<double>(stat.size) /
@@ -273,10 +320,11 @@ std::vector<CheckedEntry> CheckEntries(zip_t* archive,
     }
     entries.push_back(std::move(entry));
   }
-  for (const std::string& file : files) {
+  for (const std::string_view file : files) {
     if (folders.count(file) > 0) {
       throw Error(ErrorCode::kInvalidInput,
-                  label + ": entry '" + file + "' is given both as a file and as a folder");
+                  label + ": entry " + QuotedEntryName(std::string(file)) +
+                      " is given both as a file and as a folder");
     }
   }
   return entries;
@@ -312,18 +360,18 @@ void UnpackZip(const fs::path& zip,
   uint64_t total = 0;
   for (size_t idx = 0; idx < entries.size(); ++idx) {
     const CheckedEntry& entry = entries[idx];
-    const std::string where = label + ": entry '" + entry.name + "'";
+    const std::string where = label + ": entry " + QuotedEntryName(entry.name);
     const fs::path target = destination / NormalisedEntryName(entry.name);
     std::error_code error;
+    // Messages name the entry, never `destination`: a server's folders are not its users' business.
+    fs::create_directories(entry.folder ? target : target.parent_path(), error);
+    if (error) {
+      throw Error(ErrorCode::kUnavailable,
+                  where + ": cannot create its folder while unpacking (" + error.message() + ")");
+    }
     if (entry.folder) {
-      fs::create_directories(target, error);
-      if (error) {
-        throw Error(ErrorCode::kUnavailable,
-                    "cannot create " + target.string() + " while unpacking " + label);
-      }
       continue;
     }
-    fs::create_directories(target.parent_path(), error);
     std::unique_ptr<zip_file_t, ZipFileCloser> file(
         zip_fopen_index(archive.get(), static_cast<zip_uint64_t>(idx), 0));
     if (!file) {
@@ -358,31 +406,29 @@ void UnpackZip(const fs::path& zip,
       out.write(buffer.data(), read);
     }
     if (!out) {
-      throw Error(ErrorCode::kUnavailable,
-                  "cannot write " + target.string() + " while unpacking " + label);
+      throw Error(ErrorCode::kUnavailable, where + ": cannot be written while unpacking");
     }
   }
 }
 
-ExportSource::ExportSource(const fs::path& input) {
+ExportSource::ExportSource(const fs::path& input, const std::string& display_name) {
+  const std::string label = Label(input, display_name);
   std::error_code error;
   if (!fs::exists(input, error)) {
-    throw Error(ErrorCode::kNotFound, input.string() + ": no such file or folder");
+    throw Error(ErrorCode::kNotFound, label + ": no such file or folder");
   }
   fs::path folder = input;
   if (fs::is_regular_file(input, error)) {
     if (!HasExtension(input, ".zip")) {
-      throw Error(ErrorCode::kInvalidInput,
-                  input.string() + ": expected an export folder or a .zip of one");
+      throw Error(ErrorCode::kInvalidInput, label + ": expected an export folder or a .zip of one");
     }
     std::string pattern = (fs::temp_directory_path() / "phytoflow-zip-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) {
-      throw Error(ErrorCode::kUnavailable,
-                  "cannot create a temporary folder to unpack " + input.string());
+      throw Error(ErrorCode::kUnavailable, "cannot create a temporary folder to unpack " + label);
     }
     unpacked_ = pattern;
     try {
-      UnpackZip(input, unpacked_);
+      UnpackZip(input, unpacked_, {}, label);
     } catch (...) {
       fs::remove_all(unpacked_, error);
       throw;
@@ -391,20 +437,19 @@ ExportSource::ExportSource(const fs::path& input) {
   }
   runs_ = FindRunsInFolder(folder);
   for (RunFiles& run : runs_) {
-    if (unpacked_.empty()) {
+    if (unpacked_.empty() && display_name.empty()) {
       run.source = run.folder.string();
     } else {
-      const std::string inside = fs::relative(run.folder, unpacked_).string();
-      run.source = input.string() + (inside == "." ? "" : ":" + inside);
+      const std::string inside = fs::relative(run.folder, folder).string();
+      run.source = label + (inside == "." ? "" : ":" + inside);
     }
   }
   if (runs_.empty()) {
     if (!unpacked_.empty()) {
       fs::remove_all(unpacked_, error);
     }
-    throw Error(
-        ErrorCode::kInvalidInput,
-        input.string() + ": no FlowCam particle list (.lst, .flb or VS particle .csv) found");
+    throw Error(ErrorCode::kInvalidInput,
+                label + ": no FlowCam particle list (.lst, .flb or VS particle .csv) found");
   }
 }
 

@@ -31,8 +31,10 @@ struct RunFiles {
 class ExportSource {
  public:
   // Throws Error{kNotFound} if `input` does not exist, Error{kInvalidInput} if it holds no
-  // particle list or is a zip that cannot be read or breaks the default ZipLimits.
-  explicit ExportSource(const std::filesystem::path& input);
+  // particle list or is a zip that cannot be read or breaks the default ZipLimits. Messages and
+  // RunFiles::source name `input` as `display_name` when given (a server passes the uploaded
+  // file's name, so that its own folders never reach its users), else as its path.
+  explicit ExportSource(const std::filesystem::path& input, const std::string& display_name = {});
   ~ExportSource();
   ExportSource(const ExportSource&) = delete;
   ExportSource& operator=(const ExportSource&) = delete;
@@ -66,8 +68,10 @@ struct ZipSummary {
 // (not truncated), hold at most `limits.max_entries` entries, declare at most
 // `limits.max_unpacked_bytes` in all and no entry expanding more than `limits.max_ratio`-fold,
 // and every entry must be a file or folder (no symbolic link or device, by its Unix mode) whose
-// name is relative, without "..", and not given twice (nor as both a file and a folder). Throws
-// Error{kInvalidInput} naming the zip (`display_name`, or the path when empty) and the entry.
+// name is relative, without "..", names something other than the folder itself ("."), is at
+// most 1024 bytes long, 32 folders deep and 255 bytes a part, and is not given twice (nor as
+// both a file and a folder). Throws Error{kInvalidInput} naming the zip (`display_name`, or the
+// path when empty) and the entry; no message names anything outside the archive.
 ZipSummary CheckZip(const std::filesystem::path& zip,
                     const ZipLimits& limits = {},
                     const std::string& display_name = {});

@@ -8,9 +8,11 @@
 #include "phytoflow/reader/volume.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -408,6 +410,49 @@ TEST(CheckZip, AppliesTheEntryAndSizeLimitsGiven) {
       << bytes;
 }
 
+TEST(CheckZip, RefusesNamesThatCannotBeUnpacked) {
+  // ".": the export folder itself; before, it passed and unpacking failed with kUnavailable.
+  const std::string dot = CheckZipError("dot.zip");
+  EXPECT_NE(dot.find("dot.zip: entry '.': not the name of a file"), std::string::npos) << dot;
+  // "run/" + 256 "p" + ".txt": a part of 260 bytes.
+  const std::string part = CheckZipError("long_part.zip");
+  EXPECT_NE(part.find("a file or folder name of 260 bytes, more than the limit of 255"),
+            std::string::npos)
+      << part;
+}
+
+TEST(CheckZip, RefusesLongAndDeepNames) {
+  // 114 * "abcdefgh/" + "f.txt" = 1031 bytes; the message shows the name's first 200 bytes.
+  const std::string long_name = CheckZipError("long_name_over.zip");
+  EXPECT_NE(long_name.find("a name of 1031 bytes, more than the limit of 1024"), std::string::npos)
+      << long_name;
+  EXPECT_LT(long_name.size(), 400U) << long_name;
+  // 1022 bytes, 114 parts deep: within the length, beyond the depth.
+  EXPECT_NE(CheckZipError("long_name.zip").find("more than 32 folders deep"), std::string::npos);
+  // 32 "d/" and "f.txt": 33 parts; 31 "d/" and "f.txt": 32 parts, accepted.
+  EXPECT_NE(CheckZipError("deep.zip").find("more than 32 folders deep"), std::string::npos);
+  EXPECT_EQ(CheckZip(ZipFixture("deepest.zip")).entries, 1);
+  const TempFolder folder;
+  UnpackZip(ZipFixture("deepest.zip"), folder.Path());
+  std::string deepest;
+  for (int level = 0; level < 31; ++level) {
+    deepest += "d/";
+  }
+  EXPECT_EQ(FileText(folder.Path() / (deepest + "f.txt")), "x");
+}
+
+TEST(CheckZip, DeclaredSizesCannotOverflowTheirSum) {
+  // Two entries declaring 2^63 bytes each: 2^63 + 2^63 = 2^64 wraps to 0 in 64 bits, which
+  // would pass even the largest limit. The second is refused: 2^63 > (2^64 - 1) - 2^63.
+  const std::string overflow = CheckZipError(
+      "overflow.zip",
+      {.max_unpacked_bytes = UINT64_MAX, .max_ratio = std::numeric_limits<double>::infinity()});
+  EXPECT_NE(overflow.find("entry 'run/b.bin': the archive unpacks to more than the limit of "
+                          "18446744073709551615 bytes"),
+            std::string::npos)
+      << overflow;
+}
+
 TEST(UnpackZip, WritesTheEntriesOfAGoodArchive) {
   const TempFolder folder;
   UnpackZip(ZipFixture("good.zip"), folder.Path());
@@ -434,6 +479,17 @@ TEST(UnpackZip, WritesNothingForARefusedArchive) {
   ErrorOf([&] { UnpackZip(ZipFixture("symlink.zip"), folder.Path()); });
   EXPECT_TRUE(fs::is_empty(folder.Path()));
   EXPECT_FALSE(fs::exists(folder.Path().parent_path() / "evil.txt"));
+}
+
+// Messages name the input as the caller names it, never the folder it was unpacked in.
+TEST(ExportSource, NamesTheInputByItsDisplayName) {
+  const TempFolder folder;
+  const std::string empty = ErrorOf([&] { ExportSource source(folder.Path(), "export.zip"); });
+  EXPECT_EQ(empty.rfind("export.zip: no FlowCam particle list", 0), 0U) << empty;
+  EXPECT_EQ(empty.find(folder.Path().string()), std::string::npos) << empty;
+  const std::string dot = ErrorOf([] { ExportSource source(ZipFixture("dot.zip"), "up.zip"); });
+  EXPECT_EQ(dot.rfind("up.zip: entry '.'", 0), 0U) << dot;
+  EXPECT_EQ(dot.find("tests/data"), std::string::npos) << dot;
 }
 
 TEST(ExportSource, RefusesAHostileZip) {

@@ -30,6 +30,17 @@ constexpr int kWriteTimeoutSeconds = 30;
 // Requests per kept-alive connection before the library closes it; high, so that load tests
 // and browsers keep their connections.
 constexpr size_t kKeepAliveMaxRequests = 100000;
+// Of a body that is refused (over a limit, not authorized, malformed), at most this much more is
+// read and dropped: a modest body is read to its end, so that the client, which may still be
+// sending, reads the answer; past it the connection is closed instead of read on.
+constexpr uint64_t kDrainBytes = uint64_t{1} << 20;
+// Parts of one multipart body; of a streamed upload, parts written to files. Every route takes
+// one or two named parts: the caps stop a body of many small parts from making a file (or an
+// in-memory part) of each.
+constexpr size_t kMaxParts = 16;
+constexpr size_t kMaxFileParts = 2;
+// What an in-memory part costs besides its bytes, counted against max_body_bytes.
+constexpr uint64_t kPartOverheadBytes = 256;
 
 // What the access log needs of the request being answered on this thread. The library calls the
 // logger on the thread that wrote the response, after its body.
@@ -68,8 +79,8 @@ HttpRequest FromLibrary(const httplib::Request& request) {
 
 // A request body as it arrives from the library's content reader: counted against the limits
 // of its path, the file parts of a streamed upload written to fresh files, everything else kept
-// in memory. Beyond a limit the rest is read and dropped, so the connection stays in step and
-// the client gets its 413 (the library drains an oversized Content-Length the same way).
+// in memory. Beyond a limit, or past the part caps, at most kDrainBytes more are read and
+// dropped; then the reader stops, and the connection is closed after the answer.
 class BodyCollector {
  public:
   BodyCollector(HttpRequest& request, bool streamed, const HttpServerOptions& options)
@@ -87,15 +98,36 @@ class BodyCollector {
 
   bool StartPart(const httplib::MultipartFormData& header) {
     CloseFile();
+    if (!Usable()) {
+      return true;
+    }
+    const bool to_file = streamed_ && !header.filename.empty();
+    file_parts_ += to_file ? 1 : 0;
+    if (request_.parts.size() == kMaxParts || file_parts_ > kMaxFileParts) {
+      too_many_parts_ = true;
+      return true;
+    }
+    in_memory_ += header.name.size() + header.filename.size() + header.content_type.size() +
+                  kPartOverheadBytes;
+    if (in_memory_ > options_.max_body_bytes) {
+      too_large_ = true;
+      too_large_in_memory_ = true;
+      return true;
+    }
     request_.parts.push_back(UploadedPart{
         .name = header.name, .filename = header.filename, .content_type = header.content_type});
-    if (streamed_ && !header.filename.empty() && Usable()) {
+    if (to_file) {
       OpenFile();
     }
     return true;
   }
 
+  // False once more than kDrainBytes were dropped: the reader stops there.
   bool Add(const char* data, size_t length) {
+    if (!Usable()) {
+      dropped_ += length;
+      return dropped_ <= kDrainBytes;
+    }
     total_ += length;
     const bool to_file = file_ != nullptr;
     if (!to_file) {
@@ -108,7 +140,7 @@ class BodyCollector {
       CloseFile();
     }
     if (!Usable()) {
-      return true;  // drop the rest, but read it
+      return true;  // drop the rest (see above)
     }
     if (to_file) {
       file_->write(data, static_cast<std::streamsize>(length));
@@ -124,6 +156,14 @@ class BodyCollector {
     return true;
   }
 
+  static HttpResponse TooLarge(uint64_t limit, std::string_view what = "") {
+    return ErrorResponse(
+        413,
+        "payload_too_large",
+        fmt::format(
+            "the request body is larger than the server accepts ({} MiB{})", limit >> 20, what));
+  }
+
   // The library refused the body itself: its Content-Length is above every limit.
   void RefusedAsTooLarge() { too_large_ = true; }
 
@@ -131,16 +171,18 @@ class BodyCollector {
   // that could not be stored; nullopt when the body is complete.
   std::optional<HttpResponse> Finish() {
     CloseFile();
-    if (too_large_) {
-      const uint64_t limit =
-          streamed_ && !too_large_in_memory_ ? options_.max_upload_bytes : options_.max_body_bytes;
+    if (too_many_parts_) {
       return ErrorResponse(
           413,
           "payload_too_large",
-          fmt::format("the request body is larger than the server accepts ({} "
-                      "MiB{})",
-                      limit >> 20,
-                      too_large_in_memory_ ? " of form fields besides files" : ""));
+          fmt::format("a multipart body may have at most {} parts{}",
+                      kMaxParts,
+                      streamed_ ? fmt::format(", {} of them files", kMaxFileParts) : ""));
+    }
+    if (too_large_) {
+      const uint64_t limit =
+          streamed_ && !too_large_in_memory_ ? options_.max_upload_bytes : options_.max_body_bytes;
+      return TooLarge(limit, too_large_in_memory_ ? " of form fields besides files" : "");
     }
     if (!failure_.empty()) {
       return ErrorResponse(503, "unavailable", failure_);
@@ -149,7 +191,7 @@ class BodyCollector {
   }
 
  private:
-  bool Usable() const { return !too_large_ && failure_.empty(); }
+  bool Usable() const { return !too_large_ && !too_many_parts_ && failure_.empty(); }
 
   void OpenFile() {
     const std::filesystem::path folder =
@@ -183,6 +225,9 @@ class BodyCollector {
   uint64_t in_memory_ = 0;  // of which kept in memory
   bool too_large_ = false;
   bool too_large_in_memory_ = false;  // over max_body_bytes in memory, not over the upload limit
+  bool too_many_parts_ = false;       // over kMaxParts or kMaxFileParts
+  size_t file_parts_ = 0;
+  uint64_t dropped_ = 0;  // bytes read and dropped since the body became unusable
   std::string failure_;
   std::unique_ptr<std::ofstream> file_;  // of the current part, when it is streamed
   std::vector<std::filesystem::path> files_;
@@ -193,6 +238,23 @@ class BodyCollector {
 bool HasBody(const httplib::Request& request) {
   return request.has_header("Content-Length") ||
          request.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+}
+
+// Reads at most kDrainBytes of a body that will not be used and drops them. Returns whether the
+// body was read to its end (else the connection must be closed).
+bool DrainBody(const httplib::Request& request, const httplib::ContentReader& content_reader) {
+  if (!HasBody(request)) {
+    return true;
+  }
+  uint64_t dropped = 0;
+  const auto drop = [&dropped](const char* /*data*/, size_t length) {
+    dropped += length;
+    return dropped <= kDrainBytes;
+  };
+  if (request.is_multipart_form_data()) {
+    return content_reader([](const httplib::MultipartFormData&) { return true; }, drop);
+  }
+  return content_reader(drop);
 }
 
 // Streams a file in chunks; removes it afterwards when it is a temporary download.
@@ -225,12 +287,35 @@ void SetFileContent(httplib::Response& out, const HttpResponse& response) {
       });
 }
 
-void ToLibrary(const HttpResponse& response, httplib::Response& out) {
+// Sends `body` and then reports a failure, the one way to make the library close the connection
+// after a response (a Connection header of the response alone does not).
+void SetContentThenClose(httplib::Response& out, std::string body, const std::string& type) {
+  auto shared = std::make_shared<const std::string>(std::move(body));
+  out.set_content_provider(
+      shared->size(), type, [shared](size_t offset, size_t length, httplib::DataSink& sink) {
+        sink.write(shared->data() + offset, length);
+        return false;
+      });
+}
+
+// `close`: the connection is closed after the response (see SetContentThenClose); `request` then
+// says `Connection: close`, so that the library writes that header instead of Keep-Alive. Only
+// for responses with a body in memory (errors).
+void ToLibrary(const HttpResponse& response,
+               httplib::Response& out,
+               const httplib::Request* close = nullptr) {
   out.status = response.status;
+  for (const auto& [name, value] : response.headers) {
+    out.headers.erase(name);  // a default header (X-Content-Type-Options) the handler sets too
+  }
   for (const auto& [name, value] : response.headers) {
     out.set_header(name, value);
   }
-  if (response.file) {
+  if (close != nullptr && !response.file && !response.body.empty()) {
+    // The library's request object is ours to change: it is not const where the library made it.
+    const_cast<httplib::Request*>(close)->set_header("Connection", "close");
+    SetContentThenClose(out, response.body, response.content_type);
+  } else if (response.file) {
     SetFileContent(out, response);
   } else if (!response.body.empty() || !response.content_type.empty()) {
     out.set_content(response.body, response.content_type);
@@ -251,6 +336,22 @@ struct HttpServer::Impl {
   }
   uint64_t BodyLimit(const httplib::Request& request) const {
     return Streamed(request) ? options.max_upload_bytes : options.max_body_bytes;
+  }
+  std::optional<HttpResponse> Preflight(const httplib::Request& request) const {
+    if (!options.preflight) {
+      return std::nullopt;
+    }
+    try {
+      return options.preflight(FromLibrary(request));
+    } catch (const std::exception& error) {
+      return ErrorResponse(500, "internal", error.what());
+    }
+  }
+  // A Content-Length above the path's limit: refused before anything is read.
+  bool AnnouncedTooLarge(const httplib::Request& request) const {
+    return request.has_header("Content-Length") &&
+           std::strtoull(request.get_header_value("Content-Length").c_str(), nullptr, 10) >
+               BodyLimit(request);
   }
   httplib::Server server;
   int port = -1;
@@ -304,12 +405,25 @@ HttpServer::HttpServer(Handler handler, HttpServerOptions options)
     ToLibrary(response, out);
   };
   // Requests with a body: read here, so that each path's limit holds and uploads are streamed.
+  // Whatever is refused before the body was read to its end is answered on a connection that is
+  // then closed: the unread rest of the body must never be parsed as a next request.
   const auto read_then_bridge = [impl](const httplib::Request& request,
                                        httplib::Response& out,
                                        const httplib::ContentReader& content_reader) {
     current_request.start = std::chrono::steady_clock::now();
+    std::optional<HttpResponse> refused = impl->Preflight(request);
+    if (!refused && impl->AnnouncedTooLarge(request)) {
+      refused = BodyCollector::TooLarge(impl->BodyLimit(request));
+    }
+    if (refused) {  // nothing of the body is stored; a little is read so that the client hears
+      DrainBody(request, content_reader);
+      current_request.bytes = refused->BodyBytes();
+      ToLibrary(*refused, out, &request);
+      return;
+    }
     HttpRequest converted = FromLibrary(request);
     HttpResponse response;
+    bool close = false;
     {
       BodyCollector body(converted, impl->Streamed(request), impl->options);
       bool read = true;
@@ -324,10 +438,12 @@ HttpServer::HttpServer(Handler handler, HttpServerOptions options)
       if (!read && out.status == 413) {  // set by the library (set_payload_max_length)
         body.RefusedAsTooLarge();
       }
-      if (std::optional<HttpResponse> refused = body.Finish()) {
-        response = std::move(*refused);
+      if (std::optional<HttpResponse> failed = body.Finish()) {
+        response = std::move(*failed);
+        close = true;
       } else if (!read) {
         response = ErrorResponse(400, "bad_request", "the request body could not be read");
+        close = true;
       } else {
         try {
           response = impl->handler(std::move(converted));
@@ -337,7 +453,7 @@ HttpServer::HttpServer(Handler handler, HttpServerOptions options)
       }
     }  // the part files the handler did not take are removed here, before the response is sent
     current_request.bytes = response.BodyBytes();
-    ToLibrary(response, out);
+    ToLibrary(response, out, close ? &request : nullptr);
   };
   // Every path goes to the handler, which does its own routing (Router). The library gives a
   // request to the content-reader handlers when it expects a body (always for POST, PUT and
@@ -350,19 +466,23 @@ HttpServer::HttpServer(Handler handler, HttpServerOptions options)
   server.Delete(".*", bridge);
   server.Options(".*", bridge);
   // A client that asks before sending a body (Expect: 100-continue, as curl does for large
-  // ones) learns at once that it is too large, without sending it.
+  // ones) learns at once that it may not send it, or that it is too large. The connection is
+  // closed after the refusal: a client may send the body anyway.
   server.set_expect_100_continue_handler(
       [impl](const httplib::Request& request, httplib::Response& out) {
-        const uint64_t length =
-            request.has_header("Content-Length")
-                ? std::strtoull(request.get_header_value("Content-Length").c_str(), nullptr, 10)
-                : 0;
-        if (length > impl->BodyLimit(request)) {
-          out.status = 413;
-          return 413;
+        current_request.start = std::chrono::steady_clock::now();
+        std::optional<HttpResponse> refused = impl->Preflight(request);
+        if (!refused && impl->AnnouncedTooLarge(request)) {
+          refused = BodyCollector::TooLarge(impl->BodyLimit(request));
         }
-        return 100;
+        if (!refused) {
+          return 100;
+        }
+        current_request.bytes = refused->BodyBytes();
+        ToLibrary(*refused, out, &request);
+        return refused->status;
       });
+  server.set_default_headers({{"X-Content-Type-Options", "nosniff"}});
 
   // The library's own errors (413 for an oversized body, 400 for a malformed request line or
   // a method it does not know) in the service's shape; responses of ours already have a body.

@@ -6,7 +6,11 @@
 // log line per request, and answers the library's own errors (an oversized body, a malformed
 // request) in the service's JSON error shape. Bodies are read by the adapter itself, counted
 // against a limit per path: on the streamed upload paths the file parts of a multipart body go
-// straight to fresh files in `upload_dir` (UploadedPart::file), never into memory.
+// straight to fresh files in `upload_dir` (UploadedPart::file), never into memory. A multipart
+// body has at most 16 parts, at most 2 of them streamed to files. A request refused before its
+// body was read in full (by `preflight`, a limit, a malformed body) reads at most 1 MiB more of
+// it, is answered with `Connection: close` and its connection closed, so that the unread rest is
+// never taken for a next request. Every response says `X-Content-Type-Options: nosniff`.
 //
 //   HttpServer server([&](HttpRequest request) { return service.Handle(std::move(request)); },
 //                     {.host = "127.0.0.1", .port = 0});
@@ -23,6 +27,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +52,11 @@ struct HttpServerOptions {
   // One line per request: remote address, method, path, status, bytes, milliseconds. Called
   // from request threads; empty: no log.
   std::function<void(const std::string& line)> access_log;
+  // Asked with the request line and headers (no body yet) before a body is read, and when a
+  // client sends `Expect: 100-continue`: a response refuses the request (e.g. a 401 from
+  // Service::Preflight) without its body being stored anywhere; nullopt lets it go on. Empty:
+  // every body is read.
+  std::function<std::optional<HttpResponse>(const HttpRequest& head)> preflight;
 };
 
 class HttpServer {

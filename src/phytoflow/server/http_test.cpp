@@ -22,9 +22,13 @@
 #include <set>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace phytoflow {
 namespace {
@@ -119,10 +123,15 @@ class HttpTest : public ::testing::Test {
                           .streamed_upload_paths = {"/api/v1/uploads"},
                           .upload_dir = upload_dir_,
                           .max_upload_bytes = kMaxUploadBytes,
-                          .access_log = [this](const std::string& line) {
-                            std::lock_guard lock(log_mutex_);
-                            log_.push_back(line);
-                          }});
+                          .access_log =
+                              [this](const std::string& line) {
+                                std::lock_guard lock(log_mutex_);
+                                log_.push_back(line);
+                              },
+                          .preflight =
+                              [this](const HttpRequest& head) {
+                                return service_.Preflight(head);
+                              }});
     port_ = server_->Bind();
     serving_ = std::thread([this] { server_->Run(); });
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
@@ -651,6 +660,173 @@ TEST_F(HttpTest, StopLetsTheRequestInFlightFinish) {
   httplib::Client late("127.0.0.1", port_);
   late.set_connection_timeout(1);
   EXPECT_FALSE(late.Get("/healthz"));  // no longer listening
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hardening: a client that writes bytes itself (a raw socket), as an attacker would.
+
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : socket_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    connected_ = ::connect(socket_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    const timeval send_timeout{.tv_sec = 2, .tv_usec = 0};
+    setsockopt(socket_, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+  }
+  ~RawConnection() { ::close(socket_); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool Connected() const { return connected_; }
+  // False once the server has closed the connection (or stopped reading for 2 s).
+  bool Send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t sent = ::send(socket_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (sent <= 0) {
+        return false;
+      }
+      bytes.remove_prefix(static_cast<size_t>(sent));
+    }
+    return true;
+  }
+  // Everything the server sends until it closes the connection or is silent for `patience`.
+  std::string ReceiveAll(std::chrono::seconds patience) {
+    const timeval timeout{.tv_sec = static_cast<time_t>(patience.count()), .tv_usec = 0};
+    setsockopt(socket_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    std::string received;
+    char buffer[4096];
+    while (true) {
+      const ssize_t got = ::recv(socket_, buffer, sizeof(buffer), 0);
+      if (got <= 0) {
+        closed_ = got == 0 || errno == ECONNRESET;
+        return received;
+      }
+      received.append(buffer, static_cast<size_t>(got));
+    }
+  }
+  bool ClosedByServer() const { return closed_; }
+
+ private:
+  int socket_;
+  bool connected_ = false;
+  bool closed_ = false;
+};
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t count = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+TEST_F(HttpTest, RefusesAnAnonymousUploadBeforeStoringAnyOfIt) {
+  // 512 KiB of file part, sent slowly without a token: the 401 is decided from the headers, so
+  // no part file appears in the upload folder while the body arrives.
+  const std::string part_head =
+      "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.zip\"\r\n\r\n";
+  const std::string tail = "\r\n--b--\r\n";
+  const size_t fill = size_t{512} << 10;
+  const size_t length = part_head.size() + fill + tail.size();
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.Connected());
+  ASSERT_TRUE(
+      connection.Send("POST /api/v1/uploads HTTP/1.1\r\nHost: x\r\n"
+                      "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: " +
+                      std::to_string(length) + "\r\n\r\n" + part_head));
+  const std::string chunk(64 << 10, 'z');
+  for (size_t sent = 0; sent < fill; sent += chunk.size()) {  // 8 chunks of 64 KiB
+    ASSERT_TRUE(connection.Send(chunk));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    EXPECT_EQ(UploadLeftovers(upload_dir_), std::vector<std::string>{}) << "after " << sent;
+  }
+  ASSERT_TRUE(connection.Send(tail));
+  const std::string response = connection.ReceiveAll(std::chrono::seconds(5));
+  EXPECT_EQ(response.rfind("HTTP/1.1 401 ", 0), 0U) << response;
+  EXPECT_NE(response.find("Connection: close"), std::string::npos) << response;
+  EXPECT_NE(response.find("X-Content-Type-Options: nosniff"), std::string::npos) << response;
+  EXPECT_TRUE(connection.ClosedByServer());
+  EXPECT_EQ(UploadLeftovers(upload_dir_), std::vector<std::string>{});
+
+  // A client that asks first (Expect: 100-continue) gets the 401 instead of "100 Continue".
+  RawConnection asking(port_);
+  ASSERT_TRUE(
+      asking.Send("POST /api/v1/uploads HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                  "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000\r\n\r\n"));
+  const std::string answer = asking.ReceiveAll(std::chrono::seconds(5));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 401 ", 0), 0U) << answer;
+  EXPECT_NE(answer.find("\"unauthorized\""), std::string::npos) << answer;
+  EXPECT_TRUE(asking.ClosedByServer());
+}
+
+TEST_F(HttpTest, NeverReadsTheRestOfABrokenBodyAsANextRequest) {
+  // A multipart body that does not start with its boundary: the parser gives up on the first
+  // bytes. The rest of the body, a request of its own, must not be answered.
+  const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string garbage(100, 'g');
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.Send(
+      "POST /v2/models/phytoflow/predict/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+      viewer_.secret + "\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: " +
+      std::to_string(garbage.size() + smuggled.size()) + "\r\n\r\n" + garbage));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the server reads the garbage
+  connection.Send(smuggled);  // may fail: the server may have closed already
+  const std::string response = connection.ReceiveAll(std::chrono::seconds(3));
+  EXPECT_EQ(response.rfind("HTTP/1.1 400 ", 0), 0U) << response;
+  EXPECT_EQ(Count(response, "HTTP/1.1 "), 1U) << response;
+  EXPECT_NE(response.find("Connection: close"), std::string::npos) << response;
+  EXPECT_TRUE(connection.ClosedByServer());
+}
+
+TEST_F(HttpTest, StopsReadingAnOversizedChunkedBody) {
+  // Chunks of 64 KiB, never ending, to a path that takes 1 MiB: the server reads at most 1 MiB
+  // past the limit, answers 413 and closes; before, it read for as long as the client sent.
+  RawConnection connection(port_);
+  ASSERT_TRUE(connection.Send("PATCH " + SamplePath() +
+                              "/metadata HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                              annotator_ +
+                              "\r\nContent-Type: application/json\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n"));
+  const std::string chunk = "10000\r\n" + std::string(size_t{64} << 10, ' ') + "\r\n";
+  size_t sent = 0;
+  while (sent < size_t{16} << 20 && connection.Send(chunk)) {  // 16 MiB at most
+    sent += size_t{64} << 10;
+  }
+  const std::string response = connection.ReceiveAll(std::chrono::seconds(5));
+  EXPECT_EQ(response.rfind("HTTP/1.1 413 ", 0), 0U) << response;
+  EXPECT_TRUE(connection.ClosedByServer());
+  // Of the 16 MiB, the server read 2 MiB (limit + drain) and the kernel buffers hold a few more.
+  EXPECT_LT(sent, size_t{16} << 20);
+}
+
+TEST_F(HttpTest, CapsThePartsOfAMultipartBody) {
+  // Three files in one upload: a part file each would be made; two are allowed.
+  httplib::MultipartFormDataItems three_files;
+  for (int idx = 0; idx < 3; ++idx) {
+    three_files.push_back({"file", "PK", "f" + std::to_string(idx) + ".zip", "application/zip"});
+  }
+  const auto files = client_->Post("/api/v1/uploads", As(annotator_), three_files);
+  ExpectError(files, 413, "payload_too_large");
+  EXPECT_NE(files->body.find("at most 16 parts, 2 of them files"), std::string::npos)
+      << files->body;
+  // 17 small fields: over the 16 parts any body may have.
+  httplib::MultipartFormDataItems fields;
+  for (int idx = 0; idx < 17; ++idx) {
+    fields.push_back({"field" + std::to_string(idx), "x", "", ""});
+  }
+  const auto many = client_->Post("/v2/models/phytoflow/predict/", Viewer(), fields);
+  ExpectError(many, 413, "payload_too_large");
+  EXPECT_NE(many->body.find("at most 16 parts"), std::string::npos) << many->body;
+  EXPECT_EQ(UploadLeftovers(upload_dir_), std::vector<std::string>{});
+  const auto listed = client_->Get("/api/v1/jobs", Viewer());
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(json::parse(listed->body)["total"], 0);
+  // Every response says nosniff, not only the web UI's.
+  EXPECT_EQ(listed->get_header_value("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(client_->Get("/nowhere")->get_header_value("X-Content-Type-Options"), "nosniff");
 }
 
 }  // namespace

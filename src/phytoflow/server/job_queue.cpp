@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
+#include <set>
 #include <system_error>
 
 #include <fmt/core.h>
@@ -22,7 +24,8 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 // How often a running job's progress is written to the state (each write is a transaction);
-// cancellation is checked at every progress step regardless.
+// cancellation is checked at every progress step regardless, and a cancellation asked through
+// another process sharing the state is read back as often.
 constexpr std::chrono::milliseconds kProgressInterval{250};
 // How often an idle worker looks for jobs queued by another process (one sharing the state).
 constexpr std::chrono::seconds kIdlePoll{2};
@@ -119,6 +122,14 @@ class JobRun {
       last_write_ = now;
       last_message_ = message;
     }
+    if (now - last_cancel_read_ >= kProgressInterval) {
+      // This process's Cancel sets the flag at once; another process's only in the state.
+      last_cancel_read_ = now;
+      const std::optional<Job> stored = state_.FindJob(job_.id);
+      if (stored && stored->cancel_requested) {
+        throw JobStopped{.cancelled = true};
+      }
+    }
   }
 
   // What the job has achieved so far: kept as its result when it fails or is cancelled.
@@ -131,6 +142,7 @@ class JobRun {
   const std::atomic<bool>& interrupt_;
   std::function<std::string()> now_;
   std::chrono::steady_clock::time_point last_write_{};
+  std::chrono::steady_clock::time_point last_cancel_read_ = std::chrono::steady_clock::now();
   std::string last_message_;
 };
 
@@ -149,6 +161,7 @@ Json RunIngest(JobRun& run, const Json& params, const JobServices& services) {
   const fs::path input_dir = job.input_dir;
   const std::string file_name = params.value("file", std::string(kUploadZipName));
   IngestOptions options{.replace = params.value("replace", false)};
+  options.display_name = file_name;  // messages and sources name the upload, not our folder
   if (const std::optional<fs::path> sidecar = SidecarIn(input_dir)) {
     options.metadata = ReadMetadataFile(*sidecar);
   }
@@ -337,17 +350,29 @@ Json RunTrain(JobRun& run, const Json& params, const JobServices& services) {
   fs::create_directories(services.options.model_dir);
   const std::string name = fmt::format("phytoflow-job-{}", job.id);
   const fs::path model_path = services.options.model_dir / (name + ".pt");
-  const TrainedModel trained = services.options.train(
-      TrainJobInput{.train = std::move(train),
-                    .validation = std::move(validation),
-                    .epochs = params.value("epochs", 20),
-                    .context = ParseContextMode(params.value("context", std::string("size"))),
-                    .base = base ? &*base : nullptr,
-                    .name = name,
-                    .model_path = model_path,
-                    .on_progress = [&](int64_t done, int64_t total, const std::string& message) {
-                      run.Progress(done, total, message);
-                    }});
+  const auto remove_model_files = [&model_path] {
+    // A job that did not succeed leaves no model, nor the trainer's per-epoch checkpoint.
+    std::error_code ignored;
+    fs::remove(model_path, ignored);
+    fs::remove(fs::path(model_path.string() + ".checkpoint"), ignored);
+  };
+  TrainedModel trained;
+  try {
+    trained = services.options.train(
+        TrainJobInput{.train = std::move(train),
+                      .validation = std::move(validation),
+                      .epochs = params.value("epochs", 20),
+                      .context = ParseContextMode(params.value("context", std::string("size"))),
+                      .base = base ? &*base : nullptr,
+                      .name = name,
+                      .model_path = model_path,
+                      .on_progress = [&](int64_t done, int64_t total, const std::string& message) {
+                        run.Progress(done, total, message);
+                      }});
+  } catch (...) {  // JobStopped too
+    remove_model_files();
+    throw;
+  }
   run.Log(
       fmt::format("wrote model {} to {} (validation top-1 {:.3f}, macro-F1 {:.3f}); served "
                   "from the next start of the server",
@@ -397,9 +422,48 @@ JobQueue::JobQueue(ServiceState& state,
       options_.log(fmt::format("job {} ({}): {}", job.id, job.kind, what));
     }
   }
+  RemoveLeftoverUploads();
+  if (options_.start) {
+    Start();
+  }
+}
 
+void JobQueue::Start() {
+  const std::lock_guard lock(mutex_);
+  if (started_ || stopping_) {
+    return;
+  }
+  started_ = true;
   for (int idx = 0; idx < options_.workers; ++idx) {
     workers_.emplace_back([this] { Work(); });
+  }
+}
+
+void JobQueue::RemoveLeftoverUploads() {
+  // The input folders that jobs still need; everything else a server left behind (a killed
+  // upload's streamed part, the folder of an upload refused when the server died) is garbage.
+  std::set<fs::path> needed;
+  for (const JobState unfinished : {JobState::kQueued, JobState::kRunning}) {
+    for (const Job& job :
+         state_.ListJobs({.state = unfinished, .limit = std::numeric_limits<int64_t>::max()})
+             .jobs) {
+      if (!job.input_dir.empty()) {
+        needed.insert(fs::path(job.input_dir).lexically_normal());
+      }
+    }
+  }
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(options_.upload_dir, error)) {
+    const std::string name = entry.path().filename().string();
+    const bool upload_folder = name.starts_with("upload-") && entry.is_directory();
+    const bool streamed_part = name.starts_with("phytoflow-part-");
+    if ((upload_folder || streamed_part) && !needed.contains(entry.path().lexically_normal())) {
+      std::error_code ignored;
+      fs::remove_all(entry.path(), ignored);
+      if (options_.log) {
+        options_.log("jobs: removed " + entry.path().string() + ", left by an earlier server");
+      }
+    }
   }
 }
 
@@ -428,7 +492,15 @@ Job JobQueue::Submit(const std::string& kind,
                                     .created_by = created_by,
                                     .input_dir = input_dir},
                                 Now());
-  state_.AppendJobLog(job.id, Now(), "queued by " + created_by);
+  // The job is committed: from here nothing may fail the request, or the client would retry a
+  // job that exists (and SubmitIngest would remove the input folder of a queued job).
+  try {
+    state_.AppendJobLog(job.id, Now(), "queued by " + created_by);
+  } catch (const std::exception& error) {
+    if (options_.log) {
+      options_.log(fmt::format("job {}: cannot write its log: {}", job.id, error.what()));
+    }
+  }
   {
     // Under the lock, so that a worker that found nothing to claim is already waiting.
     const std::lock_guard lock(mutex_);
@@ -440,6 +512,7 @@ Job JobQueue::Submit(const std::string& kind,
 Job JobQueue::SubmitIngest(const IngestJobRequest& request,
                            const fs::path& input_dir,
                            const std::string& created_by) {
+  Json params;
   try {
     const std::string name = request.file_name.empty() ? "the upload" : request.file_name;
     CheckZip(input_dir / kUploadZipName, options_.zip_limits, name);
@@ -459,11 +532,18 @@ Job JobQueue::SubmitIngest(const IngestJobRequest& request,
     Check(!request.classify || models_.Active() != nullptr,
           ErrorCode::kUnavailable,
           "classify: the server has no model to classify with");
-    const Json params = {
+    params = {
         {"file", request.file_name},
         {"metadata", request.metadata_name.empty() ? Json(nullptr) : Json(request.metadata_name)},
         {"replace", request.replace},
         {"classify", request.classify}};
+  } catch (...) {
+    RemoveFolder(input_dir.string());
+    throw;
+  }
+  // Submit throws only when the job was not stored (AddJob): then nothing needs the folder.
+  // Once stored, the folder is the queued job's, whatever else fails.
+  try {
     return Submit("ingest", Dump(params), input_dir.string(), created_by);
   } catch (...) {
     RemoveFolder(input_dir.string());
@@ -640,9 +720,15 @@ void JobQueue::Run(const Job& job) {
     }
     outcome.result_json = Dump(result);
   } catch (const JobStopped& stopped) {
-    if (!stopped.cancelled) {
-      // Left running in the state: the next start queues it again (or fails it).
-      run.Log("interrupted: the server is stopping");
+    if (!stopped.cancelled && !running->cancel) {
+      // A graceful stop is no crash: the job goes back to the queue with its attempt given
+      // back, so deploys never use up its attempts. Only a server that dies counts (see
+      // RecoverInterruptedJobs).
+      state_.RequeueJob(job.id);
+      run.Log("interrupted: the server is stopping; queued again (this attempt not counted)");
+      if (options_.log) {
+        options_.log(fmt::format("job {} ({}) interrupted; queued again", job.id, job.kind));
+      }
       return;
     }
     outcome.state = JobState::kCancelled;
@@ -656,11 +742,16 @@ void JobQueue::Run(const Job& job) {
   if (outcome.state != JobState::kSucceeded && !run.partial_result.is_null()) {
     outcome.result_json = Dump(run.partial_result);
   }
-  state_.FinishJob(job.id, outcome, Now());
   const std::string ended = outcome.state == JobState::kFailed
                                 ? "failed: " + outcome.error
                                 : std::string(JobStateName(outcome.state));
-  run.Log(ended);
+  {
+    // Under the lock, as Cancel works: a cancellation the job saw in the state before Cancel
+    // logged it still ends the log after Cancel's line.
+    const std::lock_guard lock(mutex_);
+    state_.FinishJob(job.id, outcome, Now());
+    run.Log(ended);
+  }
   if (options_.log) {
     options_.log(fmt::format("job {} ({}) {}", job.id, job.kind, ended));
   }

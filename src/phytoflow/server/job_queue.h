@@ -4,8 +4,11 @@
 // uploaded export, classification of stored samples, Darwin Core and EcoTaxa exports, and
 // training on the store's validated labels. Jobs live in the ServiceState, so they survive a
 // restart; worker threads run them in order of creation. At construction, the jobs that a
-// stopped or killed server left running are queued again (tried fewer than `max_attempts`
-// times) or failed with "interrupted by a restart".
+// killed server left running are queued again (tried fewer than `max_attempts` times) or failed
+// with "interrupted by a restart"; a job interrupted by Stop() is queued again at once without
+// counting the attempt. One server (one JobQueue) uses a state at a time (cli/cmd_serve.cpp
+// locks it); a cancellation written to the state by another process is still seen by the
+// running job within a progress interval.
 //
 //   JobQueue jobs(state, stores, models, {.upload_dir = "phytoflow.db.service.db.uploads"});
 //   Job job = jobs.SubmitExport({.format = "dwca", .samples = {"run-1"}}, "anna");
@@ -92,6 +95,9 @@ struct TrainJobRequest {
 
 struct JobQueueOptions {
   int workers = 1;  // threads running jobs; 0: none (jobs wait; for tests)
+  // Start the workers at construction; false: at Start(), once the server is set up (e.g. the
+  // active model restored, which a recovered ingest with classify uses).
+  bool start = true;
   // Where job inputs (uploads) and results (exports) live; created when missing.
   std::filesystem::path upload_dir;
   // Where train jobs write their model files; empty: train jobs are refused.
@@ -116,8 +122,10 @@ inline constexpr const char* kUploadMetadataStem = "metadata";
 // Thread-safe.
 class JobQueue {
  public:
-  // Recovers the jobs left running by the last server (see above), logs what it did, and starts
-  // the workers. Throws Error{kUnavailable} if the upload folder cannot be created.
+  // Recovers the jobs left running by the last server (see above), logs what it did, removes
+  // what earlier servers left in the upload folder that no unfinished job needs (upload-*
+  // folders, streamed phytoflow-part-* files), and starts the workers unless options.start is
+  // false. Throws Error{kUnavailable} if the upload folder cannot be created.
   JobQueue(ServiceState& state, StorePool& stores, ModelCatalog& models, JobQueueOptions options);
   // Stop().
   ~JobQueue();
@@ -125,6 +133,9 @@ class JobQueue {
   JobQueue& operator=(const JobQueue&) = delete;
 
   const JobQueueOptions& Options() const { return options_; }
+
+  // Starts the workers (when options.start was false). Idempotent; nothing after Stop().
+  void Start();
 
   // A new empty folder in the upload folder for a job's input files; its name is the server's
   // own, never derived from the request.
@@ -150,13 +161,16 @@ class JobQueue {
   // job that had already finished.
   std::optional<Job> Cancel(int64_t id);
 
-  // Stops the workers: a running job is interrupted at its next progress step and left running
-  // in the state, so the next JobQueue queues it again. Waits for the workers. Idempotent.
+  // Stops the workers: a running job is interrupted at its next progress step and queued again
+  // with its attempt given back (ServiceState::RequeueJob). A step that does not report
+  // progress (unpacking an upload, writing an export) finishes first. Waits for the workers.
+  // Idempotent.
   void Stop();
 
  private:
   struct Running;  // a job being run: its cancellation flag
 
+  void RemoveLeftoverUploads();
   void Work();
   void Run(const Job& job);
   Job Submit(const std::string& kind,
@@ -172,6 +186,7 @@ class JobQueue {
   std::mutex mutex_;  // guards running_ and stopping_, and orders claims with cancellations
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool started_ = false;
   std::map<int64_t, std::shared_ptr<Running>> running_;
   std::vector<std::jthread> workers_;
 };

@@ -13,7 +13,6 @@
 #include <cctype>
 #include <charconv>
 #include <fstream>
-#include <set>
 #include <system_error>
 
 namespace phytoflow {
@@ -198,34 +197,6 @@ HttpResponse Upload(Service::Parts& parts,
 // ---------------------------------------------------------------------------------------------
 // POST /api/v1/jobs
 
-json ObjectBody(const HttpRequest& request) {
-  if (request.MediaType() != "application/json") {
-    throw UnsupportedMediaType("expected a JSON body (Content-Type: application/json), found '" +
-                               request.Header("content-type") + "'");
-  }
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    throw BadRequest("the body is not valid JSON");
-  }
-  if (!body.is_object()) {
-    throw BadRequest(std::string("expected a JSON object, found ") + body.type_name());
-  }
-  return body;
-}
-
-// Refuses keys the kind does not take, so that a misspelt one is not silently ignored.
-void RequireOnlyKeys(const json& body, const std::set<std::string>& keys) {
-  for (const auto& [key, value] : body.items()) {
-    if (!keys.contains(key)) {
-      std::string expected;
-      for (const std::string& name : keys) {
-        expected += (expected.empty() ? "" : ", ") + name;
-      }
-      throw BadRequest("unknown field '" + key + "': expected " + expected);
-    }
-  }
-}
-
 std::string StringField(const json& body, const std::string& key, const std::string& fallback) {
   if (!body.contains(key) || body[key].is_null()) {
     return fallback;
@@ -255,6 +226,14 @@ std::vector<std::string> SampleList(const json& body) {
   return ids;
 }
 
+// The role a kind of job needs, to create it and to cancel it: training adds a model to the
+// installation, an admin's decision; the other kinds need an annotator (checked by the route).
+void RequireRoleFor(const std::string& kind, const RequestContext& context) {
+  if (kind == "train" && (!context.token || !RoleAllows(context.token->role, Role::kAdmin))) {
+    throw HttpError(403, "forbidden", "a train job needs an admin token");
+  }
+}
+
 HttpResponse CreateJob(Service::Parts& parts,
                        const HttpRequest& request,
                        const RequestContext& context) {
@@ -278,10 +257,7 @@ HttpResponse CreateJob(Service::Parts& parts,
         {.format = StringField(body, "format", ""), .samples = SampleList(body)}, created_by));
   }
   if (kind == "train") {
-    // Training adds a model to the installation: an admin's decision.
-    if (!context.token || !RoleAllows(context.token->role, Role::kAdmin)) {
-      throw HttpError(403, "forbidden", "a train job needs an admin token");
-    }
+    RequireRoleFor("train", context);
     RequireOnlyKeys(body, {"kind", "epochs", "context", "base_model_id"});
     TrainJobRequest train{.context = StringField(body, "context", "size"),
                           .base_model_id = StringField(body, "base_model_id", "")};
@@ -349,9 +325,13 @@ HttpResponse JobLog(Service::Parts& parts, const HttpRequest& request) {
   return response;
 }
 
-HttpResponse CancelJob(Service::Parts& parts, const HttpRequest& request) {
+HttpResponse CancelJob(Service::Parts& parts,
+                       const HttpRequest& request,
+                       const RequestContext& context) {
+  JobQueue& jobs = Jobs(parts);
   const int64_t id = JobId(request);
-  const std::optional<Job> job = Jobs(parts).Cancel(id);
+  RequireRoleFor(FoundJob(jobs, id).kind, context);
+  const std::optional<Job> job = jobs.Cancel(id);
   if (!job) {
     throw Error(ErrorCode::kNotFound, "no job " + std::to_string(id));
   }
@@ -404,7 +384,7 @@ void AddJobRoutes(Router& router, Service::Parts& parts) {
   add_with_context("POST", "/api/v1/jobs", Access::kAnnotator, CreateJob);
   add("GET", "/api/v1/jobs/{id}", Access::kRead, ShowJob);
   add("GET", "/api/v1/jobs/{id}/log", Access::kRead, JobLog);
-  add("POST", "/api/v1/jobs/{id}/cancel", Access::kAnnotator, CancelJob);
+  add_with_context("POST", "/api/v1/jobs/{id}/cancel", Access::kAnnotator, CancelJob);
   add("GET", "/api/v1/jobs/{id}/result", Access::kRead, JobResult);
 }
 

@@ -96,6 +96,10 @@ struct FakeTrainer {
     epochs = input.epochs;
     context = input.context;
     base_id = input.base != nullptr ? input.base->id : "";
+    // Like LibTorch's trainer: a per-epoch checkpoint beside the model, removed on success.
+    const fs::path checkpoint = input.model_path.string() + ".checkpoint";
+    fs::create_directories(input.model_path.parent_path());
+    std::ofstream(checkpoint) << "epoch";
     started.set_value();
     for (int step = 1; step <= steps; ++step) {
       std::this_thread::sleep_for(step_pause);
@@ -103,6 +107,7 @@ struct FakeTrainer {
       ++steps_done;
     }
     std::ofstream(input.model_path) << "weights";
+    fs::remove(checkpoint);
     return {.model_id = input.name + "-0123456789ab", .top1 = 0.75, .macro_f1 = 0.5};
   }
 };
@@ -443,8 +448,9 @@ TEST_F(JobTest, CancelsARunningJobAtItsNextProgressStep) {
   const Job ended = WaitForEnd(jobs, job.id);
   EXPECT_EQ(ended.state, JobState::kCancelled);
   EXPECT_LT(trainer_->steps_done, 1000);  // stopped midway, not run to the end
-  EXPECT_FALSE(
-      fs::exists(folder_ / "models" / ("phytoflow-job-" + std::to_string(job.id) + ".pt")));
+  const fs::path model = folder_ / "models" / ("phytoflow-job-" + std::to_string(job.id) + ".pt");
+  EXPECT_FALSE(fs::exists(model));
+  EXPECT_FALSE(fs::exists(model.string() + ".checkpoint"));  // the trainer's, left at the stop
   const std::vector<JobLogLine> log = jobs.Log(job.id);
   EXPECT_TRUE(LogHas(log, "cancellation requested")) << LogText(log);
   EXPECT_EQ(log.back().message, "cancelled");
@@ -497,6 +503,72 @@ TEST_F(JobTest, CancelsAClassifyJobMidSampleWithoutWritingPredictions) {
     EXPECT_NE(label.classification, "test-model-0123456789ab");
   }
   EXPECT_EQ(json::parse(ended.result_json)["samples"], 0);  // what it achieved: nothing
+}
+
+// A state whose job log cannot be written (the rest works), to fail a step after AddJob.
+class StateWithoutLog : public ServiceState {
+ public:
+  explicit StateWithoutLog(ServiceState& state) : state_(state) {}
+  ApiToken AddToken(const std::string& name,
+                    Role role,
+                    const std::string& secret_sha256,
+                    const std::string& created_at) override {
+    return state_.AddToken(name, role, secret_sha256, created_at);
+  }
+  std::vector<ApiToken> Tokens() const override { return state_.Tokens(); }
+  std::optional<ApiToken> FindToken(const std::string& secret_sha256) const override {
+    return state_.FindToken(secret_sha256);
+  }
+  bool RevokeToken(int64_t id, const std::string& at) override {
+    return state_.RevokeToken(id, at);
+  }
+  void TouchToken(int64_t id, const std::string& at) override { state_.TouchToken(id, at); }
+  std::optional<std::string> Setting(const std::string& key) const override {
+    return state_.Setting(key);
+  }
+  void SetSetting(const std::string& key, const std::string& value) override {
+    state_.SetSetting(key, value);
+  }
+  Job AddJob(const Job& job, const std::string& at) override { return state_.AddJob(job, at); }
+  std::optional<Job> FindJob(int64_t id) const override { return state_.FindJob(id); }
+  JobPage ListJobs(const JobFilter& filter) const override { return state_.ListJobs(filter); }
+  std::optional<Job> ClaimNextJob(const std::string& at) override {
+    return state_.ClaimNextJob(at);
+  }
+  void UpdateJobProgress(int64_t id,
+                         int64_t done,
+                         int64_t total,
+                         const std::string& message) override {
+    state_.UpdateJobProgress(id, done, total, message);
+  }
+  void AppendJobLog(int64_t, const std::string&, const std::string&) override {
+    throw Error(ErrorCode::kUnavailable, "the job log is not writable");
+  }
+  std::vector<JobLogLine> JobLog(int64_t id) const override { return state_.JobLog(id); }
+  bool FinishJob(int64_t id, const JobOutcome& outcome, const std::string& at) override {
+    return state_.FinishJob(id, outcome, at);
+  }
+  bool RequeueJob(int64_t id) override { return state_.RequeueJob(id); }
+  std::optional<Job> RequestJobCancel(int64_t id, const std::string& at) override {
+    return state_.RequestJobCancel(id, at);
+  }
+  std::vector<Job> RecoverInterruptedJobs(int max_attempts, const std::string& at) override {
+    return state_.RecoverInterruptedJobs(max_attempts, at);
+  }
+
+ private:
+  ServiceState& state_;
+};
+
+TEST_F(JobTest, AQueuedIngestKeepsItsUploadWhenTheLogCannotBeWritten) {
+  StateWithoutLog state(*state_);
+  JobQueue jobs(state, *stores_, models_, Options(/*workers=*/0));
+  const fs::path input = jobs.NewInputDir();
+  WriteExampleZip(input / kUploadZipName);
+  // The job is stored before its first log line fails: it is queued, so its upload stays.
+  const Job queued = jobs.SubmitIngest({.file_name = "vicko.zip"}, input, "anna");
+  EXPECT_EQ(state_->FindJob(queued.id)->state, JobState::kQueued);
+  EXPECT_TRUE(fs::exists(input / kUploadZipName));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -552,15 +624,85 @@ TEST_F(JobTest, StoppingInterruptsARunningJobWhichTheNextStartRunsAgain) {
     id = jobs.SubmitTrain({}, "ada").id;
     ASSERT_EQ(started.wait_for(kPatience), std::future_status::ready);
     jobs.Stop();
+    // A graceful stop is no crash: queued again at once, its attempt given back (1 - 1 = 0).
     const Job stopped = *jobs.Find(id);
-    EXPECT_EQ(stopped.state, JobState::kRunning);  // left for the next start
-    EXPECT_TRUE(LogHas(jobs.Log(id), "interrupted: the server is stopping"));
+    EXPECT_EQ(stopped.state, JobState::kQueued);
+    EXPECT_EQ(stopped.attempts, 0);
+    EXPECT_TRUE(LogHas(jobs.Log(id), "interrupted: the server is stopping; queued again"));
+  }
+  // A second deploy interrupts it again: still not counted, so it is never failed for it.
+  trainer_ = std::make_unique<FakeTrainer>();
+  trainer_->steps = 100000;
+  trainer_->step_pause = std::chrono::milliseconds(1);
+  started = trainer_->started.get_future();
+  {
+    JobQueue jobs(*state_, *stores_, models_, Options());
+    ASSERT_EQ(started.wait_for(kPatience), std::future_status::ready);
+    jobs.Stop();
+    EXPECT_EQ(jobs.Find(id)->attempts, 0);
   }
   trainer_ = std::make_unique<FakeTrainer>();
   JobQueue jobs(*state_, *stores_, models_, Options());
   const Job job = WaitForEnd(jobs, id);
   EXPECT_EQ(job.state, JobState::kSucceeded) << job.error;
-  EXPECT_EQ(job.attempts, 2);
+  EXPECT_EQ(job.attempts, 1);
+  EXPECT_FALSE(LogHas(jobs.Log(id), "interrupted by a restart")) << LogText(jobs.Log(id));
+}
+
+TEST_F(JobTest, WorkersWaitForStartWhenAskedTo) {
+  JobQueueOptions options = Options();
+  options.start = false;  // as the server does, to restore the active model first
+  JobQueue jobs(*state_, *stores_, models_, std::move(options));
+  const Job added = jobs.SubmitExport({.format = "ecotaxa", .samples = {kExampleSampleId}}, "anna");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(jobs.Find(added.id)->state, JobState::kQueued);  // no worker claimed it
+  jobs.Start();
+  jobs.Start();  // idempotent: still one worker
+  const Job job = WaitForEnd(jobs, added.id);
+  EXPECT_EQ(job.state, JobState::kSucceeded) << job.error;
+  EXPECT_EQ(job.attempts, 1);
+}
+
+TEST_F(JobTest, SeesACancellationWrittenByAnotherProcess) {
+  ValidateTwentyParticles();
+  trainer_->steps = 1000;
+  trainer_->step_pause = std::chrono::milliseconds(5);  // 5 s in all
+  std::future<void> started = trainer_->started.get_future();
+  JobQueue jobs(*state_, *stores_, models_, Options());
+  const Job job = jobs.SubmitTrain({}, "ada");
+  ASSERT_EQ(started.wait_for(kPatience), std::future_status::ready);
+  // Another process (here: another connection) flags the job in the state only.
+  const std::unique_ptr<ServiceState> other = OpenSqliteServiceState(folder_ / "state.db");
+  EXPECT_TRUE(other->RequestJobCancel(job.id, "2026-01-01T00:00:00Z")->cancel_requested);
+  const Job ended = WaitForEnd(jobs, job.id);
+  EXPECT_EQ(ended.state, JobState::kCancelled);
+  EXPECT_LT(trainer_->steps_done, 1000);
+}
+
+TEST_F(JobTest, RemovesUploadsThatNoUnfinishedJobNeedsAtStart) {
+  const fs::path uploads = folder_ / "uploads";
+  const fs::path needed = uploads / "upload-queued";
+  const fs::path finished = uploads / "upload-finished";
+  const fs::path orphan = uploads / "upload-orphan";
+  for (const fs::path& folder : {needed, finished, orphan}) {
+    fs::create_directories(folder);
+    std::ofstream(folder / kUploadZipName) << "zip";
+  }
+  std::ofstream(uploads / "phytoflow-part-abc123") << "half an upload";
+  fs::create_directories(uploads / "results");
+  std::ofstream(uploads / "results" / "job-1.zip") << "kept";
+  state_->AddJob({.kind = "ingest", .created_by = "anna", .input_dir = needed.string()},
+                 "2026-01-01T00:00:00Z");
+  state_->AddJob({.kind = "ingest", .created_by = "anna", .input_dir = finished.string()},
+                 "2026-01-01T00:00:00Z");
+  state_->RequestJobCancel(2, "2026-01-01T00:00:01Z");  // finished: its folder is not needed
+
+  JobQueue jobs(*state_, *stores_, models_, Options(/*workers=*/0));
+  EXPECT_TRUE(fs::exists(needed / kUploadZipName));
+  EXPECT_FALSE(fs::exists(finished));
+  EXPECT_FALSE(fs::exists(orphan));
+  EXPECT_FALSE(fs::exists(uploads / "phytoflow-part-abc123"));
+  EXPECT_TRUE(fs::exists(uploads / "results" / "job-1.zip"));  // results are kept (docs/api.md)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -716,6 +858,10 @@ TEST_F(JobRoutesTest, CreatesListsShowsAndCancelsJobs) {
   EXPECT_EQ(json::parse(cancelled.body)["state"], "cancelled");
   ExpectStatus(Call("POST", "/api/v1/jobs/1/cancel", annotator_), 409, "conflict");
   ExpectStatus(Call("POST", "/api/v1/jobs/99/cancel", annotator_), 404, "not_found");
+  // Job 3 is the admin's train job: cancelling needs the role that creating it needs.
+  ExpectStatus(Call("POST", "/api/v1/jobs/3/cancel", annotator_), 403, "forbidden");
+  EXPECT_EQ(json::parse(Call("GET", "/api/v1/jobs/3", viewer_).body)["state"], "queued");
+  ExpectStatus(Call("POST", "/api/v1/jobs/3/cancel", admin_), 200);
 
   const HttpResponse log = Call("GET", "/api/v1/jobs/1/log", viewer_);
   ASSERT_EQ(log.status, 200);

@@ -143,9 +143,9 @@ const ModelEntry& ModelCatalog::Activate(const std::string& model_id,
   return *entry;
 }
 
-std::vector<FilePrediction> ModelCatalog::PredictFiles(const std::vector<fs::path>& files,
-                                                       int top_k,
-                                                       const ModelEntry** model_used) {
+std::vector<Prediction> ModelCatalog::PredictImages(std::span<const Image> images,
+                                                    int top_k,
+                                                    const ModelEntry** model_used) {
   std::lock_guard lock(classifier_mutex_);
   // Read under the lock: an activation during this prediction counts from the next one.
   const ModelEntry* active = Active();
@@ -163,7 +163,15 @@ std::vector<FilePrediction> ModelCatalog::PredictFiles(const std::vector<fs::pat
   if (model_used != nullptr) {
     *model_used = active;
   }
-  return phytoflow::PredictFiles(*classifier_, files, std::nullopt, top_k);
+  // Without a pixel size, only a model that measures vignettes in pixels gets their size (as
+  // app PredictFiles does).
+  const bool sizes_in_pixels = classifier_->Info().context.size_unit == "px";
+  std::vector<ParticleContext> contexts(images.size());
+  for (size_t idx = 0; idx < images.size() && sizes_in_pixels; ++idx) {
+    contexts[idx].vignette_width = images[idx].width;
+    contexts[idx].vignette_height = images[idx].height;
+  }
+  return classifier_->Classify(images, contexts, top_k);
 }
 
 std::unique_ptr<Classifier> ModelCatalog::OpenClassifier(const std::string& model_id) const {

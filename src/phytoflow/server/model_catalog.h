@@ -7,7 +7,7 @@
 // never names LibTorch.
 //
 //   ModelCatalog models({"models/phytoflow-flowcam-default.pt"}, ReadModelInfo, open_torch);
-//   auto predictions = models.PredictFiles({"a.png"}, 5);   // the active (first) model
+//   auto predictions = models.PredictImages(images, 5);     // the active (first) model
 //   models.Activate("north-sea-0123456789ab");              // later predictions use that one
 
 #include "phytoflow/app/classification.h"
@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -79,14 +80,15 @@ class ModelCatalog {
   const ModelEntry& Activate(const std::string& model_id,
                              const std::function<void(const ModelEntry&)>& remember = {});
 
-  // Predicts image files with the active model (app PredictFiles, no pixel size), opening its
+  // Predicts decoded images with the active model (as app PredictFiles, without a pixel size:
+  // a model that wants sizes in pixels gets each image's), one prediction per image, opening its
   // classifier on the first call after a change of the active model; one prediction runs at a
-  // time. `model_used`, when given, is set to the model that predicted. Throws
-  // Error{kUnavailable} when there is no model or no way to open one, and what PredictFiles
-  // throws.
-  std::vector<FilePrediction> PredictFiles(const std::vector<std::filesystem::path>& files,
-                                           int top_k,
-                                           const ModelEntry** model_used = nullptr);
+  // time, so the caller decodes before, not under the lock. `model_used`, when given, is set to
+  // the model that predicted. Throws Error{kUnavailable} when there is no model or no way to
+  // open one, and what the classifier throws.
+  std::vector<Prediction> PredictImages(std::span<const Image> images,
+                                        int top_k,
+                                        const ModelEntry** model_used = nullptr);
 
   // Opens a classifier of the model with this id for the caller alone (a classify job), apart
   // from the one PredictFiles shares, so that a long job never holds up predictions. Throws

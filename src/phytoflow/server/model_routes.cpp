@@ -7,6 +7,7 @@
 #include "phytoflow/core/version.h"
 #include "phytoflow/imaging/decode.h"
 #include "phytoflow/products/zip_archive.h"
+#include "phytoflow/reader/export_source.h"
 #include "phytoflow/server/http_error.h"
 #include "phytoflow/server/json_views.h"
 #include "phytoflow/server/routes.h"
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <fstream>
 #include <optional>
+#include <span>
 
 #include <fmt/core.h>
 
@@ -27,6 +29,12 @@ using nlohmann::json;
 constexpr const char* kDeepaasModelName = "phytoflow";
 // planktonclas answers with the five best classes per image.
 constexpr int kDeepaasTopK = 5;
+// What one predict request may unpack and decode, against zip bombs: its body is at most a few
+// megabytes, but a zip of 400 KB can unpack to gigabytes, and a PNG of 1 MB decode to as many.
+// Vignettes are tens of kilobytes, so these are far above real requests.
+constexpr uint64_t kMaxPredictUnpackedBytes = uint64_t{256} << 20;  // the zip's entries in all
+constexpr uint64_t kMaxPredictImageBytes = uint64_t{64} << 20;      // one entry
+constexpr uint64_t kMaxPredictDecodedBytes = uint64_t{512} << 20;   // the decoded images in all
 
 json ValidationSummary(const ModelEntry& entry, bool full) {
   const json report = json::parse(entry.validation.report_json, nullptr, false);
@@ -128,59 +136,76 @@ HttpResponse Predict(Service::Parts& parts, const HttpRequest& request) {
   if (image == nullptr && zip == nullptr) {
     throw BadRequest("give a file field 'image' (one image) or 'zip_data' (a zip of images)");
   }
-  TempPathGuard folder(TempPath(parts.options, "predict"));
-  fs::create_directories(folder.Path());
-  // Files are named by position: nothing a client sends becomes part of a path.
-  const auto file_at = [&](size_t index) {
-    return folder.Path() / fmt::format("{:06d}", index);
-  };
   std::vector<std::string> names;
-  std::vector<fs::path> files;
-  const auto add = [&](std::string name, std::string_view bytes) {
-    // Decode once here, so an unreadable image is named as the client named it.
-    DecodeImage({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, name);
-    files.push_back(file_at(files.size()));
-    WriteFile(files.back(), bytes);
+  std::vector<Image> images;
+  uint64_t decoded_bytes = 0;
+  // Decoded once, here, outside the catalog's lock (which then covers only the model), so that
+  // an unreadable image is named as the client named it.
+  const auto add = [&](std::string name, std::span<const uint8_t> bytes) {
+    images.push_back(DecodeImage(bytes, name));
+    decoded_bytes += images.back().pixels.size();
+    if (decoded_bytes > kMaxPredictDecodedBytes) {
+      throw HttpError(413,
+                      "payload_too_large",
+                      "the images decode to more than " +
+                          std::to_string(kMaxPredictDecodedBytes >> 20) +
+                          " MiB; send them in several requests");
+    }
     names.push_back(std::move(name));
   };
   if (zip != nullptr) {  // as planktonclas: a zip wins over an image
+    TempPathGuard folder(TempPath(parts.options, "predict"));
+    fs::create_directories(folder.Path());
     const fs::path zip_path = folder.Path() / "upload.zip";
     WriteFile(zip_path, zip->content);
+    // The directory first, without unpacking anything: names, entry count, declared sizes and
+    // ratios. Every image may come with a macOS "__MACOSX/._" twin and its folder, so the
+    // entries may be twice the images and a few folders; the images are counted below (413).
+    const int64_t max_images = parts.options.max_predict_images;
+    CheckZip(zip_path,
+             {.max_entries = 2 * max_images + 16, .max_unpacked_bytes = kMaxPredictUnpackedBytes},
+             "zip_data");
     int64_t wanted = 0;
-    const std::vector<ZipEntry> entries = ReadZip(zip_path, [&](std::string_view name) {
-      if (!IsImageEntry(name)) {
-        return false;
-      }
-      if (++wanted > parts.options.max_predict_images) {
-        throw HttpError(413,
-                        "payload_too_large",
-                        "zip_data: more than " + std::to_string(parts.options.max_predict_images) +
-                            " images; send them in several requests");
-      }
-      return true;
-    });
+    // The bytes actually unpacked are capped too: a header may lie about them.
+    const std::vector<ZipEntry> entries =
+        ReadZip(zip_path,
+                [&](std::string_view name) {
+                  if (!IsImageEntry(name)) {
+                    return false;
+                  }
+                  if (++wanted > max_images) {
+                    throw HttpError(413,
+                                    "payload_too_large",
+                                    "zip_data: more than " + std::to_string(max_images) +
+                                        " images; send them in several requests");
+                  }
+                  return true;
+                },
+                {.max_entry_bytes = kMaxPredictImageBytes,
+                 .max_total_bytes = kMaxPredictUnpackedBytes,
+                 .display_name = "zip_data"});
     if (entries.empty()) {
       throw Error(ErrorCode::kInvalidInput, "zip_data holds no image");
     }
     for (const ZipEntry& entry : entries) {
-      add(entry.name,
-          std::string_view(reinterpret_cast<const char*>(entry.bytes.data()), entry.bytes.size()));
+      add(entry.name, entry.bytes);
     }
   } else {
-    add(image->filename.empty() ? "image" : image->filename, image->content);
+    add(image->filename.empty() ? "image" : image->filename,
+        {reinterpret_cast<const uint8_t*>(image->content.data()), image->content.size()});
   }
 
   const ModelEntry* model = nullptr;
-  const std::vector<FilePrediction> predictions =
-      parts.models.PredictFiles(files, kDeepaasTopK, &model);
+  const std::vector<Prediction> predictions =
+      parts.models.PredictImages(images, kDeepaasTopK, &model);
   json labels = json::array();
   json probabilities = json::array();
   json aphia_ids = json::array();
-  for (const FilePrediction& prediction : predictions) {
+  for (const Prediction& prediction : predictions) {
     json file_labels = json::array();
     json file_probabilities = json::array();
     json file_aphia_ids = json::array();
-    for (const auto& [name, probability] : prediction.prediction.top_k) {
+    for (const auto& [name, probability] : prediction.top_k) {
       file_labels.push_back(name);
       file_probabilities.push_back(probability);
       file_aphia_ids.push_back(AphiaId(parts, model, name));

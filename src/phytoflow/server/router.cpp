@@ -77,6 +77,24 @@ HttpResponse WithErrorStyle(HttpResponse response, ErrorStyle style) {
   return response;
 }
 
+// The error response for the exception being handled (call inside a catch block).
+HttpResponse FailureResponse(ErrorStyle style) {
+  try {
+    throw;
+  } catch (const HttpError& error) {
+    return WithErrorStyle(ErrorResponse(error.Status(), error.Code(), error.what()), style);
+  } catch (const Error& error) {
+    return WithErrorStyle(
+        ErrorResponse(
+            StatusFor(error.Code()), std::string(ErrorCodeName(error.Code())), error.what()),
+        style);
+  } catch (const std::exception& error) {
+    return WithErrorStyle(ErrorResponse(500, "internal", error.what()), style);
+  } catch (...) {
+    return WithErrorStyle(ErrorResponse(500, "internal", "unexpected failure"), style);
+  }
+}
+
 }  // namespace
 
 Router::Router(TokenRegistry* tokens, bool public_read)
@@ -94,7 +112,7 @@ void Router::Add(const std::string& method,
                           .error_style = error_style});
 }
 
-HttpResponse Router::Handle(HttpRequest request) const {
+Router::RouteMatch Router::Match(const HttpRequest& request) const {
   const std::string method = request.method == "HEAD" ? "GET" : request.method;
   std::string allowed;
   for (const Route& route : routes_) {
@@ -106,87 +124,105 @@ HttpResponse Router::Handle(HttpRequest request) const {
       allowed += (allowed.empty() ? "" : ", ") + route.method;
       continue;
     }
-    request.path_params = std::move(params);
-    return Dispatch(request, route);
+    return RouteMatch{.route = &route, .params = std::move(params)};
   }
   if (!allowed.empty()) {
     HttpResponse response = ErrorResponse(
         405, "method_not_allowed", request.method + " is not allowed on " + request.path);
     response.SetHeader("Allow", allowed);
-    return response;
+    return RouteMatch{.refusal = std::move(response)};
   }
-  return ErrorResponse(404, "not_found", "no endpoint " + request.path);
+  return RouteMatch{.refusal = ErrorResponse(404, "not_found", "no endpoint " + request.path)};
+}
+
+HttpResponse Router::Handle(HttpRequest request) const {
+  RouteMatch match = Match(request);
+  if (match.route == nullptr) {
+    return std::move(match.refusal);
+  }
+  request.path_params = std::move(match.params);
+  return Dispatch(request, *match.route);
+}
+
+std::optional<HttpResponse> Router::Authorize(const HttpRequest& head) const {
+  RouteMatch match = Match(head);
+  if (match.route == nullptr) {
+    return std::move(match.refusal);
+  }
+  try {
+    Authenticate(head, *match.route);
+    return std::nullopt;
+  } catch (...) {
+    return FailureResponse(match.route->error_style);
+  }
+}
+
+RequestContext Router::Authenticate(const HttpRequest& request, const Route& route) const {
+  RequestContext context;
+  const std::string authorization = request.Header("authorization");
+  if (!authorization.empty()) {
+    // A credential that is given must be good, even where none is needed.
+    if (!StartsWithIgnoreCase(authorization, "Bearer ") || authorization.size() <= 7) {
+      throw HttpError(401,
+                      "unauthorized",
+                      "Authorization: expected 'Bearer <token>' (see `phytoflow token create`)");
+    }
+    std::string_view secret = std::string_view(authorization).substr(7);
+    while (!secret.empty() && secret.front() == ' ') {
+      secret.remove_prefix(1);
+    }
+    const Authentication auth =
+        tokens_ != nullptr ? tokens_->Authenticate(secret) : Authentication{};
+    if (auth.outcome == Authentication::Outcome::kUnknown) {
+      throw HttpError(401, "unauthorized", "unknown token");
+    }
+    if (auth.outcome == Authentication::Outcome::kRevoked) {
+      throw HttpError(
+          401,
+          "unauthorized",
+          "token " + std::to_string(auth.token.id) + " was revoked at " + auth.token.revoked_at);
+    }
+    context.token = auth.token;
+  }
+
+  std::optional<Role> needed;
+  switch (route.access) {
+    case Access::kPublic:
+      break;
+    case Access::kRead:
+      if (!public_read_) {
+        needed = Role::kViewer;
+      }
+      break;
+    case Access::kAnnotator:
+      needed = Role::kAnnotator;
+      break;
+    case Access::kAdmin:
+      needed = Role::kAdmin;
+      break;
+  }
+  if (needed && !context.token) {
+    throw HttpError(401,
+                    "unauthorized",
+                    "this endpoint needs a token of role " + std::string(RoleName(*needed)) +
+                        " or higher: send 'Authorization: Bearer <token>'");
+  }
+  if (needed && !RoleAllows(context.token->role, *needed)) {
+    throw HttpError(403,
+                    "forbidden",
+                    "token '" + context.token->name + "' has role " +
+                        std::string(RoleName(context.token->role)) + "; this endpoint needs " +
+                        std::string(RoleName(*needed)) + " or higher");
+  }
+  return context;
 }
 
 HttpResponse Router::Dispatch(HttpRequest& request, const Route& route) const {
   try {
-    RequestContext context;
-    const std::string authorization = request.Header("authorization");
-    if (!authorization.empty()) {
-      // A credential that is given must be good, even where none is needed.
-      if (!StartsWithIgnoreCase(authorization, "Bearer ") || authorization.size() <= 7) {
-        throw HttpError(401,
-                        "unauthorized",
-                        "Authorization: expected 'Bearer <token>' (see `phytoflow token create`)");
-      }
-      std::string_view secret = std::string_view(authorization).substr(7);
-      while (!secret.empty() && secret.front() == ' ') {
-        secret.remove_prefix(1);
-      }
-      const Authentication auth =
-          tokens_ != nullptr ? tokens_->Authenticate(secret) : Authentication{};
-      if (auth.outcome == Authentication::Outcome::kUnknown) {
-        throw HttpError(401, "unauthorized", "unknown token");
-      }
-      if (auth.outcome == Authentication::Outcome::kRevoked) {
-        throw HttpError(
-            401,
-            "unauthorized",
-            "token " + std::to_string(auth.token.id) + " was revoked at " + auth.token.revoked_at);
-      }
-      context.token = auth.token;
-    }
-
-    std::optional<Role> needed;
-    switch (route.access) {
-      case Access::kPublic:
-        break;
-      case Access::kRead:
-        if (!public_read_) {
-          needed = Role::kViewer;
-        }
-        break;
-      case Access::kAnnotator:
-        needed = Role::kAnnotator;
-        break;
-      case Access::kAdmin:
-        needed = Role::kAdmin;
-        break;
-    }
-    if (needed && !context.token) {
-      throw HttpError(401,
-                      "unauthorized",
-                      "this endpoint needs a token of role " + std::string(RoleName(*needed)) +
-                          " or higher: send 'Authorization: Bearer <token>'");
-    }
-    if (needed && !RoleAllows(context.token->role, *needed)) {
-      throw HttpError(403,
-                      "forbidden",
-                      "token '" + context.token->name + "' has role " +
-                          std::string(RoleName(context.token->role)) + "; this endpoint needs " +
-                          std::string(RoleName(*needed)) + " or higher");
-    }
+    const RequestContext context = Authenticate(request, route);
     return route.handler(request, context);
-  } catch (const HttpError& error) {
-    return WithErrorStyle(ErrorResponse(error.Status(), error.Code(), error.what()),
-                          route.error_style);
-  } catch (const Error& error) {
-    return WithErrorStyle(
-        ErrorResponse(
-            StatusFor(error.Code()), std::string(ErrorCodeName(error.Code())), error.what()),
-        route.error_style);
-  } catch (const std::exception& error) {
-    return WithErrorStyle(ErrorResponse(500, "internal", error.what()), route.error_style);
+  } catch (...) {
+    return FailureResponse(route.error_style);
   }
 }
 

@@ -14,6 +14,7 @@
 #include "phytoflow/server/http_message.h"
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,8 +66,23 @@ class Router {
   // is needed or given, 403 for a token whose role is too low, else the handler's response, or
   // the error it threw mapped by http_error.h. HEAD is answered as GET. Never throws.
   HttpResponse Handle(HttpRequest request) const;
+  // What Handle would answer before calling a handler, from the request line and headers alone
+  // (the body need not have arrived): the 404, 405, 401 or 403, or nullopt when the request may
+  // go on. The HTTP adapter asks before it reads a body, so that an anonymous upload is refused
+  // before anything of it is stored.
+  std::optional<HttpResponse> Authorize(const HttpRequest& head) const;
 
  private:
+  // The route for the request's method and path with its path parameters, or else the 404 or
+  // 405 to answer.
+  struct RouteMatch {
+    const Route* route = nullptr;
+    std::map<std::string, std::string> params;
+    HttpResponse refusal;
+  };
+  RouteMatch Match(const HttpRequest& request) const;
+  // The caller's token checked against the route's access rule; throws HttpError 401 or 403.
+  RequestContext Authenticate(const HttpRequest& request, const Route& route) const;
   HttpResponse Dispatch(HttpRequest& request, const Route& route) const;
 
   TokenRegistry* tokens_;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -33,9 +34,17 @@ void AddJobRoutes(Router& router, Service::Parts& parts);
 void AddWebRoutes(Router& router, Service::Parts& parts);
 // /api/v1/indicators/{kind}: the OSPAR indicators ph1, ph2, ph3 and the monthly series.
 void AddIndicatorRoutes(Router& router, Service::Parts& parts);
+// The handbook: /docs and its pages and images (compiled in from docs/).
+void AddDocsRoutes(Router& router, Service::Parts& parts);
 
 // A JSON response; invalid UTF-8 in strings (from export files) is replaced, never thrown on.
 HttpResponse Json(const nlohmann::json& body, int status = 200);
+
+// The request body as a JSON object; an empty body is an empty object when `optional`. Throws
+// 415 for another media type, 400 for invalid JSON or a JSON value that is no object.
+nlohmann::json ObjectBody(const HttpRequest& request, bool optional = false);
+// Refuses (400) keys an endpoint does not take, so that a misspelt one is not silently ignored.
+void RequireOnlyKeys(const nlohmann::json& body, const std::set<std::string>& keys);
 
 // An integer query parameter in [min, max], or `fallback` when absent. Throws 400 for anything
 // else, naming the parameter.

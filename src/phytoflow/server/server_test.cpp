@@ -725,6 +725,42 @@ TEST_F(ServiceTest, PredictsAnImageInThePlanktonclasShape) {
   }
 }
 
+// Zip bombs and pixel bombs are refused before they are unpacked or decoded, with messages that
+// name what the client sent.
+TEST_F(ServiceTest, PredictRefusesZipAndPixelBombs) {
+  const auto predict = [this](const std::string& field, const std::string& content) {
+    HttpRequest request = Request("POST", "/v2/models/phytoflow/predict/", {}, viewer_);
+    request.headers["content-type"] = "multipart/form-data; boundary=x";
+    request.parts.push_back(UploadedPart{.name = field, .filename = "x", .content = content});
+    return service_.Handle(request);
+  };
+  const auto message = [](const HttpResponse& response) {
+    return Body(response)["error"]["message"].get<std::string>();
+  };
+  // tests/data/zips/bomb.zip: 20 MiB of zeros in 20,387 bytes (1028-fold), refused from the
+  // zip's directory by CheckZip, not unpacked.
+  const std::vector<uint8_t> bomb = ReadFileBytes("tests/data/zips/bomb.zip", "zip");
+  const HttpResponse zip_bomb = predict("zip_data", std::string(bomb.begin(), bomb.end()));
+  ExpectError(zip_bomb, 422, "invalid_input");
+  EXPECT_NE(message(zip_bomb).find("zip_data: entry 'zeros.bin': expands 1028-fold"),
+            std::string::npos)
+      << message(zip_bomb);
+  // A real vignette whose SOF0 frame header claims 20000 x 20000 = 400,000,000 pixels, ten
+  // times the limit of 40,000,000.
+  std::vector<uint8_t> jpeg = ReadFileBytes(FirstImageOf("Tripos"), "image file");
+  for (size_t pos = 2; pos + 9 < jpeg.size(); ++pos) {
+    if (jpeg[pos] == 0xff && jpeg[pos + 1] == 0xc0) {
+      jpeg[pos + 5] = jpeg[pos + 7] = 20000 >> 8;
+      jpeg[pos + 6] = jpeg[pos + 8] = 20000 & 0xff;
+      break;
+    }
+  }
+  const HttpResponse pixel_bomb = predict("image", std::string(jpeg.begin(), jpeg.end()));
+  ExpectError(pixel_bomb, 422, "invalid_input");
+  EXPECT_NE(message(pixel_bomb).find("x: JPEG claims 20000x20000 pixels"), std::string::npos)
+      << message(pixel_bomb);
+}
+
 // The OpenAPI document and the router describe the same routes: every registered route is
 // documented with its method, every documented operation is registered, each operation's
 // happy path answers with a status the document lists, and the documented 401/403 follow the
@@ -784,6 +820,14 @@ TEST_F(ServiceTest, OpenApiDocumentsEveryRouteAndItsHappyPath) {
       {"GET /ui/{file}", {Request("GET", "/ui/app.js"), revalidated("/ui/app.js")}},
       {"GET /ui/pages/{file}",
        {Request("GET", "/ui/pages/gallery.js"), revalidated("/ui/pages/gallery.js")}},
+      {"GET /docs", {Request("GET", "/docs")}},
+      {"GET /docs/{file}", {Request("GET", "/docs/index.md"), revalidated("/docs/index.md")}},
+      {"GET /docs/{dir}/{file}",
+       {Request("GET", "/docs/tutorials/04-ospar-indicators.md"),
+        revalidated("/docs/tutorials/04-ospar-indicators.md")}},
+      {"GET /docs/{dir}/{sub}/{file}",
+       {Request("GET", "/docs/images/web/samples.png"),
+        revalidated("/docs/images/web/samples.png")}},
       {"GET /api/v1/samples", {Request("GET", "/api/v1/samples", {}, viewer_)}},
       {"GET /api/v1/samples/{id}", {Request("GET", SamplePath(), {}, viewer_)}},
       {"PATCH /api/v1/samples/{id}/metadata", {patch}},

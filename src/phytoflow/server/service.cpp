@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <random>
+#include <set>
 
 namespace phytoflow {
 
@@ -55,6 +56,7 @@ Service::Service(StorePool& stores,
   AddJobRoutes(router_, *parts_);
   AddWebRoutes(router_, *parts_);
   AddIndicatorRoutes(router_, *parts_);
+  AddDocsRoutes(router_, *parts_);
 }
 
 Service::~Service() = default;
@@ -63,11 +65,45 @@ HttpResponse Service::Handle(HttpRequest request) const {
   return router_.Handle(std::move(request));
 }
 
+std::optional<HttpResponse> Service::Preflight(const HttpRequest& head) const {
+  return router_.Authorize(head);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shared helpers (routes.h)
 
 HttpResponse Json(const nlohmann::json& body, int status) {
   return JsonResponse(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), status);
+}
+
+nlohmann::json ObjectBody(const HttpRequest& request, bool optional) {
+  if (optional && request.body.empty()) {
+    return nlohmann::json::object();
+  }
+  if (request.MediaType() != "application/json") {
+    throw UnsupportedMediaType("expected a JSON body (Content-Type: application/json), found '" +
+                               request.Header("content-type") + "'");
+  }
+  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    throw BadRequest("the body is not valid JSON");
+  }
+  if (!body.is_object()) {
+    throw BadRequest(std::string("expected a JSON object, found ") + body.type_name());
+  }
+  return body;
+}
+
+void RequireOnlyKeys(const nlohmann::json& body, const std::set<std::string>& keys) {
+  for (const auto& [key, value] : body.items()) {
+    if (!keys.contains(key)) {
+      std::string expected;
+      for (const std::string& name : keys) {
+        expected += (expected.empty() ? "" : ", ") + name;
+      }
+      throw BadRequest("unknown field '" + key + "': expected " + expected);
+    }
+  }
 }
 
 int64_t IntQuery(const HttpRequest& request,

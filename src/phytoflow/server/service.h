@@ -61,6 +61,9 @@ class Service {
 
   // Answers one request (never throws; errors are JSON error responses).
   HttpResponse Handle(HttpRequest request) const;
+  // The refusal Handle would give, from the request line and headers alone (Router::Authorize);
+  // nullopt when the body may be read. For HttpServerOptions::preflight.
+  std::optional<HttpResponse> Preflight(const HttpRequest& head) const;
   const Router& Routes() const { return router_; }
 
   // Everything the route handlers use (route files: server/*_routes.cpp).

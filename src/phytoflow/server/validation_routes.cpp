@@ -15,7 +15,6 @@
 
 #include <charconv>
 #include <cstdint>
-#include <set>
 
 namespace phytoflow {
 namespace {
@@ -25,38 +24,6 @@ using nlohmann::json;
 // docs/api.md: one request validates 1 to 10,000 particles (a batch of the store holds at most
 // kMaxExpertLabelsPerAppend).
 constexpr size_t kMaxParticlesPerRequest = 10'000;
-
-// The body as a JSON object. An empty body is an empty object when `optional`.
-json ObjectBody(const HttpRequest& request, bool optional) {
-  if (optional && request.body.empty()) {
-    return json::object();
-  }
-  if (request.MediaType() != "application/json") {
-    throw UnsupportedMediaType("expected a JSON body (Content-Type: application/json), found '" +
-                               request.Header("content-type") + "'");
-  }
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    throw BadRequest("the body is not valid JSON");
-  }
-  if (!body.is_object()) {
-    throw BadRequest(std::string("expected a JSON object, found ") + body.type_name());
-  }
-  return body;
-}
-
-// Refuses keys the endpoint does not take, so that a misspelt one is not silently ignored.
-void RequireOnlyKeys(const json& body, const std::set<std::string>& keys) {
-  for (const auto& [key, value] : body.items()) {
-    if (!keys.contains(key)) {
-      std::string expected;
-      for (const std::string& name : keys) {
-        expected += (expected.empty() ? "" : ", ") + name;
-      }
-      throw BadRequest("unknown field '" + key + "': expected " + expected);
-    }
-  }
-}
 
 bool BoolField(const json& body, const std::string& name) {
   if (!body.contains(name) || body[name].is_null()) {

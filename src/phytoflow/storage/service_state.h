@@ -211,6 +211,10 @@ class ServiceState {
   // Ends a running job as `outcome` says, at `finished_at`. Returns false (and changes nothing)
   // when the job is not running, e.g. cancelled while queued.
   virtual bool FinishJob(int64_t id, const JobOutcome& outcome, const std::string& finished_at) = 0;
+  // Gives a running job back to the queue without counting the attempt (attempts - 1, progress
+  // reset): for a job interrupted by a graceful stop, which is no crash. Returns false (and
+  // changes nothing) when the job is not running.
+  virtual bool RequeueJob(int64_t id) = 0;
   // Cancels a job: a queued one is cancelled at once (finished_at = `at`), a running one gets
   // cancel_requested (its worker stops it at its next progress step), a finished one is left
   // as it is. Returns the job after the change, or nullopt for an unknown id.

@@ -78,6 +78,43 @@ def main():
 
     write_huge_declared()
 
+    # Names that cannot be unpacked as they are: the folder itself, a part longer than a file
+    # name may be (255 bytes), a name over 1024 bytes, more than 32 folders deep.
+    write("dot.zip", [("run/a.txt", b"alpha\n"), (".", b"x")])
+    write("long_part.zip", [("run/" + "p" * 256 + ".txt", b"x")])
+    write("long_name.zip", [("abcdefgh/" * 113 + "f.txt", b"x")])  # 9 * 113 + 5 = 1022 bytes
+    write("long_name_over.zip", [("abcdefgh/" * 114 + "f.txt", b"x")])  # 1031 bytes
+    write("deep.zip", [("d/" * 32 + "f.txt", b"x")])  # 33 parts
+    write("deepest.zip", [("d/" * 31 + "f.txt", b"x")])  # 32 parts: accepted
+    write_overflowing()
+
+
+def zip64_stored(entries):
+    """A zip of stored entries whose central directory declares other sizes (ZIP64 fields):
+    entries are (name, content, declared size) triples."""
+    dos_time, dos_date = 0x6000, 0x5A8B  # 12:00:00, 2025-04-11
+    locals_, centrals = b"", b""
+    for name, content, declared in entries:
+        crc = zlib.crc32(content)
+        offset = len(locals_)
+        locals_ += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, dos_time, dos_date, crc,
+                               len(content), len(content), len(name), 0) + name + content
+        # ZIP64 extended information: uncompressed then compressed size (both 0xFFFFFFFF below).
+        zip64 = struct.pack("<HHQQ", 0x0001, 16, declared, len(content))
+        centrals += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | 45, 45, 0, 0,
+                                dos_time, dos_date, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(name),
+                                len(zip64), 0, 0, 0, 0o100644 << 16, offset) + name + zip64
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(centrals),
+                      len(locals_), 0)
+    return locals_ + centrals + end
+
+
+def write_overflowing():
+    """Two entries declaring 2^63 bytes each: their sum, 2^64, wraps to 0 in 64 bits."""
+    data = zip64_stored([(b"run/a.bin", b"a\n", 1 << 63), (b"run/b.bin", b"b\n", 1 << 63)])
+    with open(path("overflow.zip"), "wb") as out:
+        out.write(data)
+
 
 def write_huge_declared():
     """One small stored entry whose central directory declares 20 GB (a ZIP64 extra field):

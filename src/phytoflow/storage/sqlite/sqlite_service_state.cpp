@@ -397,6 +397,17 @@ class SqliteServiceState final : public ServiceState {
     return sqlite3_changes(db_) > 0;
   }
 
+  bool RequeueJob(int64_t id) override {
+    std::lock_guard lock(mutex_);
+    Statement update(db_,
+                     "UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), "
+                     "progress_done = 0, progress_total = 0, progress_message = '' "
+                     "WHERE id = ?1 AND state = 'running'");
+    update.BindInt(1, id);
+    update.Step();
+    return sqlite3_changes(db_) > 0;
+  }
+
   std::optional<Job> RequestJobCancel(int64_t id, const std::string& at) override {
     std::lock_guard lock(mutex_);
     // One statement: a queued job is cancelled, a running one flagged, whatever a worker does

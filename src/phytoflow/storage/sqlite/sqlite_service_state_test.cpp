@@ -298,6 +298,28 @@ TEST(SqliteServiceStateJobs, RecoversJobsInterruptedByARestart) {
   EXPECT_TRUE(state->RecoverInterruptedJobs(2, "2026-01-01T03:00:00Z").empty());
 }
 
+TEST(SqliteServiceStateJobs, RequeueGivesTheAttemptBack) {
+  auto state = OpenSqliteServiceState(":memory:");
+  state->AddJob(NewJob("train"), "2026-01-01T00:00:00Z");
+  ASSERT_EQ(state->ClaimNextJob("2026-01-01T00:01:00Z")->attempts, 1);
+  state->UpdateJobProgress(1, 5, 10, "epoch 1/2");
+  EXPECT_TRUE(state->RequeueJob(1));
+  const Job requeued = *state->FindJob(1);
+  EXPECT_EQ(requeued.state, JobState::kQueued);
+  EXPECT_EQ(requeued.attempts, 0);  // 1 claimed - 1 given back
+  EXPECT_EQ(requeued.progress_done, 0);
+  EXPECT_FALSE(state->RequeueJob(1));  // queued, not running: nothing changes
+  // Two graceful stops in a row leave the job as fresh: a restart after them finds nothing to
+  // recover, and the next claim is attempt 1 again.
+  ASSERT_EQ(state->ClaimNextJob("2026-01-01T00:02:00Z")->attempts, 1);
+  EXPECT_TRUE(state->RequeueJob(1));
+  EXPECT_TRUE(state->RecoverInterruptedJobs(2, "2026-01-01T00:03:00Z").empty());
+  EXPECT_EQ(state->ClaimNextJob("2026-01-01T00:04:00Z")->attempts, 1);
+  EXPECT_TRUE(state->FinishJob(1, {.state = JobState::kSucceeded}, "2026-01-01T00:05:00Z"));
+  EXPECT_FALSE(state->RequeueJob(1));  // finished jobs stay finished
+  EXPECT_EQ(state->FindJob(1)->state, JobState::kSucceeded);
+}
+
 TEST(SqliteServiceStateJobs, TwoConnectionsNeverClaimTheSameJob) {
   TempFolder folder;
   const fs::path path = folder.Path() / "store.db.service.db";
