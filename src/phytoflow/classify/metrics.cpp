@@ -1,6 +1,7 @@
 #include "phytoflow/classify/metrics.h"
 
 #include "phytoflow/core/error.h"
+#include "phytoflow/core/xml.h"
 
 #include <algorithm>
 #include <cmath>
@@ -40,29 +41,6 @@ std::string CsvField(const std::string& text) {
     }
   }
   return quoted + "\"";
-}
-
-std::string XmlEscape(const std::string& text) {
-  std::string escaped;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        escaped += "&amp;";
-        break;
-      case '<':
-        escaped += "&lt;";
-        break;
-      case '>':
-        escaped += "&gt;";
-        break;
-      case '"':
-        escaped += "&quot;";
-        break;
-      default:
-        escaped += c;
-    }
-  }
-  return escaped;
 }
 
 std::string Number(double value) {

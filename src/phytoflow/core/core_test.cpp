@@ -4,6 +4,7 @@
 #include "phytoflow/core/sample.h"
 #include "phytoflow/core/sample_metadata.h"
 #include "phytoflow/core/utf8.h"
+#include "phytoflow/core/xml.h"
 
 #include <cmath>
 #include <string>
@@ -365,4 +366,11 @@ TEST(SampleMetadata, DayOfYear) {
 }
 
 }  // namespace
+TEST(XmlEscape, WritesTheFiveReservedCharactersAsEntities) {
+  EXPECT_EQ(XmlEscape(R"(Chaetoceros <5 µm> & "Tom's")"),
+            "Chaetoceros &lt;5 µm&gt; &amp; &quot;Tom&apos;s&quot;");
+  EXPECT_EQ(XmlEscape("plain"), "plain");
+  EXPECT_EQ(XmlEscape(""), "");
+}
+
 }  // namespace phytoflow

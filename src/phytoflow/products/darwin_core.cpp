@@ -1,6 +1,7 @@
 #include "phytoflow/products/darwin_core.h"
 
 #include "phytoflow/core/error.h"
+#include "phytoflow/core/xml.h"
 
 #include <algorithm>
 #include <cassert>
@@ -32,33 +33,6 @@ std::string Tsv(std::string_view text) {
   for (char& c : out) {
     if (c == '\t' || c == '\n' || c == '\r') {
       c = ' ';
-    }
-  }
-  return out;
-}
-
-std::string Xml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
     }
   }
   return out;
@@ -873,20 +847,21 @@ std::string PersonXml(const Person& person, const char* element) {
     const size_t space = person.name.find_last_of(' ');
     xml += "      <individualName>";
     if (space != std::string::npos) {
-      xml += "<givenName>" + Xml(person.name.substr(0, space)) + "</givenName>";
+      xml += "<givenName>" + XmlEscape(person.name.substr(0, space)) + "</givenName>";
     }
     xml += "<surName>" +
-           Xml(space == std::string::npos ? person.name : person.name.substr(space + 1)) +
+           XmlEscape(space == std::string::npos ? person.name : person.name.substr(space + 1)) +
            "</surName></individualName>\n";
   }
   if (!person.organization.empty()) {
-    xml += "      <organizationName>" + Xml(person.organization) + "</organizationName>\n";
+    xml += "      <organizationName>" + XmlEscape(person.organization) + "</organizationName>\n";
   }
   if (!person.email.empty()) {
-    xml += "      <electronicMailAddress>" + Xml(person.email) + "</electronicMailAddress>\n";
+    xml += "      <electronicMailAddress>" + XmlEscape(person.email) + "</electronicMailAddress>\n";
   }
   if (!person.orcid.empty()) {
-    xml += "      <userId directory=\"https://orcid.org/\">" + Xml(person.orcid) + "</userId>\n";
+    xml +=
+        "      <userId directory=\"https://orcid.org/\">" + XmlEscape(person.orcid) + "</userId>\n";
   }
   xml += fmt::format("    </{}>\n", element);
   return xml;
@@ -947,22 +922,23 @@ std::string EmlXml(const DatasetDescription& dataset,
       "http://rs.gbif.org/schema/eml-gbif-profile/1.1/eml.xsd\"\n";
   xml += fmt::format(
       "  packageId=\"{}\" system=\"http://gbif.org\" scope=\"system\" xml:lang=\"{}\">\n",
-      Xml(package_id),
-      Xml(dataset.language));
+      XmlEscape(package_id),
+      XmlEscape(dataset.language));
   xml += "  <dataset>\n";
-  xml += fmt::format(
-      "    <title xml:lang=\"{}\">{}</title>\n", Xml(dataset.language), Xml(dataset.title));
+  xml += fmt::format("    <title xml:lang=\"{}\">{}</title>\n",
+                     XmlEscape(dataset.language),
+                     XmlEscape(dataset.title));
   for (const Person& creator : dataset.creators) {
     xml += PersonXml(creator, "creator");
   }
   xml += PersonXml(dataset.contact, "metadataProvider");
   if (!dataset.pub_date.empty()) {
-    xml += "    <pubDate>" + Xml(dataset.pub_date) + "</pubDate>\n";
+    xml += "    <pubDate>" + XmlEscape(dataset.pub_date) + "</pubDate>\n";
   }
-  xml += "    <language>" + Xml(dataset.language) + "</language>\n";
+  xml += "    <language>" + XmlEscape(dataset.language) + "</language>\n";
   xml += "    <abstract>\n";
   for (const std::string& paragraph : Paragraphs(dataset.abstract)) {
-    xml += "      <para>" + Xml(paragraph) + "</para>\n";
+    xml += "      <para>" + XmlEscape(paragraph) + "</para>\n";
   }
   xml += "    </abstract>\n";
   xml +=
@@ -977,13 +953,13 @@ std::string EmlXml(const DatasetDescription& dataset,
   xml += fmt::format(
       "    <intellectualRights><para>This work is licensed under a <ulink url=\"{}\"><citetitle>{}"
       "</citetitle></ulink>.</para></intellectualRights>\n",
-      Xml(dataset.license_url),
-      Xml(dataset.license_name));
+      XmlEscape(dataset.license_url),
+      XmlEscape(dataset.license_name));
   xml += "    <coverage>\n";
   xml += "      <geographicCoverage>\n";
   xml += "        <geographicDescription>" +
-         Xml(dataset.geographic_description.empty() ? "Bounding box of the sampling positions"
-                                                    : dataset.geographic_description) +
+         XmlEscape(dataset.geographic_description.empty() ? "Bounding box of the sampling positions"
+                                                          : dataset.geographic_description) +
          "</geographicDescription>\n";
   xml += fmt::format(
       "        <boundingCoordinates>\n"
@@ -1004,16 +980,16 @@ std::string EmlXml(const DatasetDescription& dataset,
       "          <endDate><calendarDate>{}</calendarDate></endDate>\n"
       "        </rangeOfDates>\n"
       "      </temporalCoverage>\n",
-      Xml(coverage.first_date),
-      Xml(coverage.last_date));
+      XmlEscape(coverage.first_date),
+      XmlEscape(coverage.last_date));
   if (!coverage.taxa.empty()) {
     xml += "      <taxonomicCoverage>\n";
     for (const auto& [name, rank] : coverage.taxa) {
       xml += "        <taxonomicClassification>";
       if (!rank.empty()) {
-        xml += "<taxonRankName>" + Xml(rank) + "</taxonRankName>";
+        xml += "<taxonRankName>" + XmlEscape(rank) + "</taxonRankName>";
       }
-      xml += "<taxonRankValue>" + Xml(name) + "</taxonRankValue></taxonomicClassification>\n";
+      xml += "<taxonRankValue>" + XmlEscape(name) + "</taxonRankValue></taxonomicClassification>\n";
     }
     xml += "      </taxonomicCoverage>\n";
   }
@@ -1022,10 +998,10 @@ std::string EmlXml(const DatasetDescription& dataset,
   xml += "  </dataset>\n";
   xml += "  <additionalMetadata>\n    <metadata>\n      <gbif>\n";
   if (!dataset.pub_date.empty()) {
-    xml += "        <dateStamp>" + Xml(dataset.pub_date) + "T00:00:00Z</dateStamp>\n";
+    xml += "        <dateStamp>" + XmlEscape(dataset.pub_date) + "T00:00:00Z</dateStamp>\n";
   }
   xml += "        <citation>" +
-         Xml(dataset.citation.empty() ? DefaultCitation(dataset) : dataset.citation) +
+         XmlEscape(dataset.citation.empty() ? DefaultCitation(dataset) : dataset.citation) +
          "</citation>\n";
   xml += "      </gbif>\n    </metadata>\n  </additionalMetadata>\n";
   xml += "</eml:eml>\n";

@@ -1,5 +1,7 @@
 #include "phytoflow/products/indicator_plots.h"
 
+#include "phytoflow/core/xml.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -19,29 +21,6 @@ constexpr double kMarginRight = 20;
 constexpr double kMarginTop = 58;
 constexpr double kMarginBottom = 52;
 constexpr double kTitleHeight = 30;
-
-std::string Escape(std::string_view text) {
-  std::string escaped;
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        escaped += "&amp;";
-        break;
-      case '<':
-        escaped += "&lt;";
-        break;
-      case '>':
-        escaped += "&gt;";
-        break;
-      case '"':
-        escaped += "&quot;";
-        break;
-      default:
-        escaped += c;
-    }
-  }
-  return escaped;
-}
 
 std::string Number(double value, int digits = 3) {
   return std::isfinite(value) ? fmt::format("{:.{}g}", value, digits) : std::string("NA");
@@ -106,7 +85,7 @@ std::string Header(double width, double height, std::string_view title) {
       "font-weight=\"bold\">{2}</text>\n",
       width,
       height,
-      Escape(title),
+      XmlEscape(title),
       width / 2);
 }
 
@@ -120,7 +99,7 @@ std::string Text(double x,
                      y,
                      anchor,
                      extra,
-                     Escape(text));
+                     XmlEscape(text));
 }
 
 // The frame, ticks, grid and labels of a panel.

@@ -359,32 +359,13 @@ HttpResponse JobResult(Service::Parts& parts, const HttpRequest& request) {
 }  // namespace
 
 void AddJobRoutes(Router& router, Service::Parts& parts) {
-  using Handler = HttpResponse (*)(Service::Parts&, const HttpRequest&);
-  const auto add = [&](const char* method, const char* pattern, Access access, Handler handler) {
-    router.Add(method,
-               pattern,
-               access,
-               [&parts, handler](const HttpRequest& request, const RequestContext&) {
-                 return handler(parts, request);
-               });
-  };
-  using HandlerWithContext =
-      HttpResponse (*)(Service::Parts&, const HttpRequest&, const RequestContext&);
-  const auto add_with_context =
-      [&](const char* method, const char* pattern, Access access, HandlerWithContext handler) {
-        router.Add(method,
-                   pattern,
-                   access,
-                   [&parts, handler](const HttpRequest& request, const RequestContext& context) {
-                     return handler(parts, request, context);
-                   });
-      };
-  add_with_context("POST", "/api/v1/uploads", Access::kAnnotator, Upload);
+  PartsRoutes add(router, parts);
+  add("POST", "/api/v1/uploads", Access::kAnnotator, Upload);
   add("GET", "/api/v1/jobs", Access::kRead, ListJobs);
-  add_with_context("POST", "/api/v1/jobs", Access::kAnnotator, CreateJob);
+  add("POST", "/api/v1/jobs", Access::kAnnotator, CreateJob);
   add("GET", "/api/v1/jobs/{id}", Access::kRead, ShowJob);
   add("GET", "/api/v1/jobs/{id}/log", Access::kRead, JobLog);
-  add_with_context("POST", "/api/v1/jobs/{id}/cancel", Access::kAnnotator, CancelJob);
+  add("POST", "/api/v1/jobs/{id}/cancel", Access::kAnnotator, CancelJob);
   add("GET", "/api/v1/jobs/{id}/result", Access::kRead, JobResult);
 }
 

@@ -298,21 +298,7 @@ void RestoreActiveModel(Service::Parts& parts) {
 }
 
 void AddModelRoutes(Router& router, Service::Parts& parts) {
-  using Handler = HttpResponse (*)(Service::Parts&, const HttpRequest&);
-  const auto add = [&](const char* method,
-                       const char* pattern,
-                       Access access,
-                       Handler handler,
-                       ErrorStyle style = ErrorStyle::kStandard) {
-    router.Add(
-        method,
-        pattern,
-        access,
-        [&parts, handler](const HttpRequest& request, const RequestContext&) {
-          return handler(parts, request);
-        },
-        style);
-  };
+  PartsRoutes add(router, parts);
   add("GET", "/api/v1/models", Access::kRead, ListModels);
   add("GET", "/api/v1/models/{id}", Access::kRead, ShowModel);
   add("POST", "/api/v1/models/{id}/activate", Access::kAdmin, ActivateModel);

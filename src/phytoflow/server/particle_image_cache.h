@@ -2,9 +2,9 @@
 
 // Stored vignettes and masks by particle, kept in memory for the image endpoints. A miss reads
 // the images of the requested block of particle numbers in one ScanParticles range query, so a
-// gallery then finds its neighbours in memory. Blocks are dropped least recently used first beyond a byte budget. Stored images
-// never change for a given sample ingest, so a block is keyed by the sample's id, fingerprint
-// and ingest time: a replaced sample gets new blocks.
+// gallery then finds its neighbours in memory. Blocks are dropped least recently used first beyond
+// a byte budget. Stored images never change for a given sample ingest, so a block is keyed by the
+// sample's id, fingerprint and ingest time: a replaced sample gets new blocks.
 
 #include "phytoflow/core/sample.h"
 #include "phytoflow/storage/store.h"

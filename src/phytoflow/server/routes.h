@@ -17,6 +17,34 @@
 
 namespace phytoflow {
 
+// Registers route handlers written as plain functions of the service's parts (and, where they
+// need to know the caller, of the request context), so that a route group lists one route a line:
+//   PartsRoutes add(router, parts);
+//   add("GET", "/api/v1/samples", Access::kRead, ListSamples);
+class PartsRoutes {
+ public:
+  using Handler = HttpResponse (*)(Service::Parts&, const HttpRequest&);
+  using HandlerWithCaller = HttpResponse (*)(Service::Parts&,
+                                             const HttpRequest&,
+                                             const RequestContext&);
+
+  PartsRoutes(Router& router, Service::Parts& parts) : router_(router), parts_(parts) {}
+  void operator()(const char* method,
+                  const char* pattern,
+                  Access access,
+                  Handler handler,
+                  ErrorStyle style = ErrorStyle::kStandard);
+  void operator()(const char* method,
+                  const char* pattern,
+                  Access access,
+                  HandlerWithCaller handler,
+                  ErrorStyle style = ErrorStyle::kStandard);
+
+ private:
+  Router& router_;
+  Service::Parts& parts_;
+};
+
 // /api/v1/samples/... : samples, metadata, particles, images, labels, composition, downloads.
 void AddSampleRoutes(Router& router, Service::Parts& parts);
 // /api/v1/models... and the DEEPaaS v2 endpoints under /v2/.

@@ -592,15 +592,7 @@ HttpResponse EcoTaxaDownload(Service::Parts& parts, const HttpRequest& request) 
 }  // namespace
 
 void AddSampleRoutes(Router& router, Service::Parts& parts) {
-  using Handler = HttpResponse (*)(Service::Parts&, const HttpRequest&);
-  const auto add = [&](const char* method, const char* pattern, Access access, Handler handler) {
-    router.Add(method,
-               pattern,
-               access,
-               [&parts, handler](const HttpRequest& request, const RequestContext&) {
-                 return handler(parts, request);
-               });
-  };
+  PartsRoutes add(router, parts);
   add("GET", "/api/v1/samples", Access::kRead, ListSamples);
   add("GET", "/api/v1/samples/{id}", Access::kRead, ShowSample);
   add("PATCH", "/api/v1/samples/{id}/metadata", Access::kAnnotator, PatchMetadata);

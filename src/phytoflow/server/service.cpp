@@ -152,6 +152,35 @@ bool BoolQuery(const HttpRequest& request, const std::string& name, bool fallbac
   throw BadRequest("query parameter '" + name + "': expected true or false, found '" + *text + "'");
 }
 
+void PartsRoutes::operator()(
+    const char* method, const char* pattern, Access access, Handler handler, ErrorStyle style) {
+  Service::Parts& parts = parts_;
+  router_.Add(
+      method,
+      pattern,
+      access,
+      [&parts, handler](const HttpRequest& request, const RequestContext&) {
+        return handler(parts, request);
+      },
+      style);
+}
+
+void PartsRoutes::operator()(const char* method,
+                             const char* pattern,
+                             Access access,
+                             HandlerWithCaller handler,
+                             ErrorStyle style) {
+  Service::Parts& parts = parts_;
+  router_.Add(
+      method,
+      pattern,
+      access,
+      [&parts, handler](const HttpRequest& request, const RequestContext& context) {
+        return handler(parts, request, context);
+      },
+      style);
+}
+
 std::filesystem::path TempPath(const ServiceOptions& options, const std::string& prefix) {
   thread_local std::mt19937_64 random{std::random_device{}()};
   static constexpr char kDigits[] = "0123456789abcdef";

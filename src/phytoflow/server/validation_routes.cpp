@@ -151,15 +151,7 @@ HttpResponse Undo(Service::Parts& parts,
 }  // namespace
 
 void AddValidationRoutes(Router& router, Service::Parts& parts) {
-  using Handler = HttpResponse (*)(Service::Parts&, const HttpRequest&, const RequestContext&);
-  const auto add = [&](const char* method, const char* pattern, Access access, Handler handler) {
-    router.Add(method,
-               pattern,
-               access,
-               [&parts, handler](const HttpRequest& request, const RequestContext& context) {
-                 return handler(parts, request, context);
-               });
-  };
+  PartsRoutes add(router, parts);
   add("POST", "/api/v1/samples/{id}/validations", Access::kAnnotator, Validate);
   add("GET", "/api/v1/samples/{id}/particles/{number}/history", Access::kRead, History);
   add("POST", "/api/v1/samples/{id}/particles/{number}/undo", Access::kAnnotator, Undo);
