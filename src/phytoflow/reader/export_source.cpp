@@ -307,14 +307,18 @@ std::vector<CheckedEntry> CheckEntries(zip_t* archive,
     }
     total += stat.size;
     if (stat.size > 0) {
-      const double ratio = stat.comp_size == 0 ? std::numeric_limits<double>::infinity()
-                                               : static_cast<double>(stat.size) /
-                                                     static_cast<double>(stat.comp_size);
-      if (ratio > limits.max_ratio) {
+      // A non-empty entry stored in 0 bytes expands without bound; a finite ratio is printed
+      // capped, since a 2^64-fold one does not fit an integer (found by zip_fuzz).
+      const bool unbounded = stat.comp_size == 0;
+      const double ratio =
+          unbounded ? 0.0 : static_cast<double>(stat.size) / static_cast<double>(stat.comp_size);
+      if (unbounded || ratio > limits.max_ratio) {
+        const std::string fold =
+            unbounded ? std::string("without bound")
+                      : std::to_string(static_cast<int64_t>(std::min(ratio, 1e18))) + "-fold";
         throw Error(ErrorCode::kInvalidInput,
-                    where + ": expands " + std::to_string(static_cast<int64_t>(ratio)) + "-fold (" +
-                        std::to_string(stat.comp_size) + " to " + std::to_string(stat.size) +
-                        " bytes), more than the limit of " +
+                    where + ": expands " + fold + " (" + std::to_string(stat.comp_size) + " to " +
+                        std::to_string(stat.size) + " bytes), more than the limit of " +
                         std::to_string(static_cast<int64_t>(limits.max_ratio)) + " (a zip bomb?)");
       }
     }
