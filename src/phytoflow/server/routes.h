@@ -81,6 +81,9 @@ int64_t IntQuery(const HttpRequest& request,
                  int64_t fallback,
                  int64_t min,
                  int64_t max);
+// The {number} path parameter of a particle route. Throws 400 unless it is a non-negative
+// integer.
+int64_t ParticleNumber(const HttpRequest& request);
 // A finite number query parameter, or nullopt when absent. Throws 400 for anything else.
 std::optional<double> NumberQuery(const HttpRequest& request, const std::string& name);
 // A boolean query parameter ("true"/"false"/"1"/"0"), or `fallback`. Throws 400 otherwise.

@@ -92,16 +92,6 @@ Sample ListedSample(Service::Parts& parts, const std::string& sample_id) {
   return std::move(*sample);
 }
 
-int64_t ParticleNumber(const HttpRequest& request) {
-  const std::string& text = request.PathParam("number");
-  int64_t number = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (error != std::errc() || end != text.data() + text.size() || number < 0) {
-    throw BadRequest("particle number: expected a non-negative integer, found '" + text + "'");
-  }
-  return number;
-}
-
 LabelChoice ChosenLabels(const HttpRequest& request) {
   return LabelChoice{.model_id = request.Query("model_id").value_or(""),
                      .validated_only = BoolQuery(request, "validated_only", false)};
@@ -477,7 +467,8 @@ HttpResponse ShowParticle(Service::Parts& parts, const HttpRequest& request) {
   return Json(item);
 }
 
-HttpResponse ParticleImage(Service::Parts& parts, const HttpRequest& request) {
+// The vignette (or, with `mask`, the mask) of a particle, from the image cache.
+HttpResponse ParticleImageOrMask(Service::Parts& parts, const HttpRequest& request, bool mask) {
   const Sample sample = ListedSample(parts, request.PathParam("id"));
   const int64_t number = ParticleNumber(request);
   const auto images = parts.images.Find(*parts.stores.Acquire(), sample, number);
@@ -485,26 +476,20 @@ HttpResponse ParticleImage(Service::Parts& parts, const HttpRequest& request) {
     throw Error(ErrorCode::kNotFound,
                 "sample '" + sample.id + "' has no particle " + std::to_string(number));
   }
-  return ImageResponse(request,
-                       parts,
-                       images->image_png,
-                       images->image_etag,
-                       "the vignette of particle " + std::to_string(number));
+  return ImageResponse(
+      request,
+      parts,
+      mask ? images->mask_png : images->image_png,
+      mask ? images->mask_etag : images->image_etag,
+      (mask ? "the mask of particle " : "the vignette of particle ") + std::to_string(number));
+}
+
+HttpResponse ParticleImage(Service::Parts& parts, const HttpRequest& request) {
+  return ParticleImageOrMask(parts, request, /*mask=*/false);
 }
 
 HttpResponse ParticleMask(Service::Parts& parts, const HttpRequest& request) {
-  const Sample sample = ListedSample(parts, request.PathParam("id"));
-  const int64_t number = ParticleNumber(request);
-  const auto images = parts.images.Find(*parts.stores.Acquire(), sample, number);
-  if (!images) {
-    throw Error(ErrorCode::kNotFound,
-                "sample '" + sample.id + "' has no particle " + std::to_string(number));
-  }
-  return ImageResponse(request,
-                       parts,
-                       images->mask_png,
-                       images->mask_etag,
-                       "the mask of particle " + std::to_string(number));
+  return ParticleImageOrMask(parts, request, /*mask=*/true);
 }
 
 HttpResponse ListLabels(Service::Parts& parts, const HttpRequest& request) {

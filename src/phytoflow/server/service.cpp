@@ -125,6 +125,16 @@ int64_t IntQuery(const HttpRequest& request,
   return value;
 }
 
+int64_t ParticleNumber(const HttpRequest& request) {
+  const std::string& text = request.PathParam("number");
+  int64_t number = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (error != std::errc() || end != text.data() + text.size() || number < 0) {
+    throw BadRequest("particle number: expected a non-negative integer, found '" + text + "'");
+  }
+  return number;
+}
+
 std::optional<double> NumberQuery(const HttpRequest& request, const std::string& name) {
   const std::optional<std::string> text = request.Query(name);
   if (!text) {

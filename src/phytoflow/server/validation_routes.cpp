@@ -82,16 +82,6 @@ ValidationRequest ParseValidationRequest(const HttpRequest& request) {
   return parsed;
 }
 
-int64_t ParticleNumber(const HttpRequest& request) {
-  const std::string& text = request.PathParam("number");
-  int64_t number = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (error != std::errc() || end != text.data() + text.size() || number < 0) {
-    throw BadRequest("particle number: expected a non-negative integer, found '" + text + "'");
-  }
-  return number;
-}
-
 // Every change is signed with the name of the token that made it.
 const std::string& Author(const RequestContext& context) {
   if (!context.token) {
