@@ -191,13 +191,15 @@ export async function getText(path, signal) {
  * Content-Disposition.
  * @param {string} path
  * @param {AbortSignal} [signal]
+ * @param {string} [fallbackName] the name when the answer gives none; else the path's last segment
  * @returns {Promise<{blob: Blob, filename: string, warnings: string}>}
  */
-export async function getBlob(path, signal) {
+export async function getBlob(path, signal, fallbackName) {
   const response = await checked(await fetch(path, { headers: authHeaders(), signal }));
   const disposition = response.headers.get('Content-Disposition') ?? '';
   const named = /filename="?([^";]+)"?/.exec(disposition);
-  const filename = named ? named[1] : (path.split('/').pop() ?? 'download');
+  // The query is no part of a file name ("ph1?area=SNS" would be saved as such).
+  const filename = named ? named[1] : fallbackName || path.split('?')[0].split('/').pop() || 'download';
   return {
     blob: await response.blob(),
     filename,
@@ -209,10 +211,12 @@ export async function getBlob(path, signal) {
  * Saves a file of the API under its own name (fetched with the token, then handed to the
  * browser as an object URL).
  * @param {string} path
+ * @param {string} [fallbackName] the name when the answer has no Content-Disposition (query
+ *     URLs such as the indicators'); else the path's last segment
  * @returns {Promise<{filename: string, bytes: number, warnings: string}>}
  */
-export async function download(path) {
-  const { blob, filename, warnings } = await getBlob(path);
+export async function download(path, fallbackName) {
+  const { blob, filename, warnings } = await getBlob(path, undefined, fallbackName);
   const url = URL.createObjectURL(blob);
   const link = document.createElement('a');
   link.href = url;

@@ -6,12 +6,14 @@
 //   #/samples/ID/gallery?label=&...   particles, validation        (pages/gallery.js)
 //   #/jobs                            background jobs              (pages/jobs.js)
 //   #/models, #/models/ID             models, confusion matrix     (pages/models.js)
+//   #/indicators?kind=&area=&...      OSPAR indicators, series     (pages/indicators.js)
 //   #/docs, #/docs/PATH?section=      the handbook (docs/)          (pages/docs.js)
 
 import { getIdentity, getToken, identityEvents, setToken } from './api.js';
 import { errorBox, h } from './dom.js';
 import * as docsPage from './pages/docs.js';
 import * as galleryPage from './pages/gallery.js';
+import * as indicatorsPage from './pages/indicators.js';
 import * as jobsPage from './pages/jobs.js';
 import * as modelsPage from './pages/models.js';
 import * as samplePage from './pages/sample.js';
@@ -32,6 +34,7 @@ const routes = [
   { pattern: /^\/jobs$/, names: [], render: jobsPage.render, nav: 'jobs' },
   { pattern: /^\/models$/, names: [], render: modelsPage.render, nav: 'models' },
   { pattern: /^\/models\/([^/]+)$/, names: ['id'], render: modelsPage.renderModel, nav: 'models' },
+  { pattern: /^\/indicators$/, names: [], render: indicatorsPage.render, nav: 'indicators' },
   { pattern: /^\/docs$/, names: [], render: docsPage.render, nav: 'docs' },
   { pattern: /^\/docs\/(.+)$/, names: ['path'], render: docsPage.render, nav: 'docs' },
 ];

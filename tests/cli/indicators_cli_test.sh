@@ -42,6 +42,34 @@ check "ph1: validated labels only, none predicted" json_check "$work/ph1.json" \
 check "ph1: the envelope plot has an outer and an inner envelope per pair" \
   "$python" -c "import sys; s=open(sys.argv[1]).read(); sys.exit(0 if s.startswith('<?xml') and s.count('<polygon')==6 and s.rstrip().endswith('</svg>') else 1)" "$work/ph1.svg"
 
+# The classifier's uncertainty: every particle here is validated, so no label is drawn and every
+# interval is degenerate at the estimate, even with --predictions. (A store with predictions is
+# unit-tested in products/indicator_uncertainty_test; classifying real runs here costs > 20 s.)
+expect_exit 0 "series --predictions --uncertainty 50" "$phytoflow" indicators series --station W02 \
+  --predictions --uncertainty 50 --json --store "$store"
+check "series: intervals degenerate at the estimate" json_check "$work/out" \
+  "j['uncertainty']=={'replicates':50,'level':0.95,'method':'monte-carlo over calibrated top-k'} and all(m['lower'][g]==m['upper'][g]==m['median'][g]==v for m in j['months'] for g,v in m['lifeforms'].items()) and j['months'][0]['lower']['diatom'] is not None"
+expect_exit 0 "ph1 --predictions --uncertainty 20" "$phytoflow" indicators ph1 --station W02 \
+  --reference 2015-2020 --comparison 2021-2022 --predictions --uncertainty 20 --json --store "$store"
+check "ph1: PI intervals degenerate at the estimate" json_check "$work/out" \
+  "all(p['pi_lower']==p['pi_upper']==p['pi_median']==p['pi'] is not None and all(a['pi_lower']==a['pi_upper']==a['pi'] for a in p['annual']) for p in j['pairs'])"
+expect_exit 0 "ph2 --predictions --uncertainty 20" "$phytoflow" indicators ph2 --station W02 \
+  --reference 2015-2020 --comparison 2021-2022 --predictions --uncertainty 20 --json --store "$store"
+check "ph2: sd change and class shares degenerate at the estimate" json_check "$work/out" \
+  "j['sd_change_percent_lower']==j['sd_change_percent_upper']==j['sd_change_percent'] is not None and all(j['comparison'][k+'_lower']==j['comparison'][k+'_upper']==j['comparison'][k] for k in ['percent_important','percent_extreme','percent_strong'])"
+expect_exit 0 "ph3 --predictions --uncertainty 20" "$phytoflow" indicators ph3 --station W02 \
+  --value cells --permutations 9 --predictions --uncertainty 20 --json --store "$store"
+check "ph3: annual means degenerate at the estimate" json_check "$work/out" \
+  "len(j['years'])==8 and all(y[k+'_lower']==y[k+'_upper']==y[k] for y in j['years'] for k in ['richness','menhinick','hulburt','shannon','simpson','pielou'])"
+expect_exit 0 "ph1 without --uncertainty" "$phytoflow" indicators ph1 --station W02 \
+  --reference 2015-2020 --comparison 2021-2022 --json --store "$store"
+check "no intervals without --uncertainty" json_check "$work/out" \
+  "j['uncertainty'] is None and j['pairs'][0]['pi_lower'] is None and j['months']['diatom'][0]['lower'] is None"
+expect_exit 3 "--uncertainty without --predictions" "$phytoflow" indicators series --uncertainty 5 --store "$store"
+check "the missing --predictions is named" grep -q "needs --predictions" "$work/err"
+expect_exit 3 "--uncertainty below 20 (the range of a few draws is no interval)" "$phytoflow" indicators series --predictions --uncertainty 19 --store "$store"
+expect_exit 3 "--uncertainty above 10000" "$phytoflow" indicators series --predictions --uncertainty 10001 --store "$store"
+
 # PH1 as CSV for one station: one row for the comparison period and one per year, per pair.
 expect_exit 0 "indicators ph1 --csv --station W02" "$phytoflow" indicators ph1 --station W02 \
   --reference 2015-2020 --comparison 2021-2022 --csv --store "$store"

@@ -112,4 +112,23 @@ ok = (len(set(sequences)) == 4 and [e["sequence"] for e in events] == sequences
 sys.exit(0 if ok else 1)
 PY
 
+# --- --accept: each particle keeps the class it counts as now (5 and 6: validated
+# Bacillariophyceae above; 3: the concurrent winner, Dinophyceae). Particle 20 has no class (no
+# model ran, its .cla label does not count): the batch is refused and nothing is written.
+expert_events() {  # the number of expert events of particle $1, on stdout
+  "$phytoflow" history "$run" "$1" --store "$store" --json |
+    "$python" -c "import json,sys; print(sum(e['source']=='expert' for e in json.load(sys.stdin)['history']))"
+}
+before=$(expert_events 5)
+expect_exit 3 "--accept with a particle without a class" "$phytoflow" validate "$run" --particles 5,20 \
+  --accept --author "Ann Accept" --store "$store"
+check "the refused batch wrote nothing (particle 5 has $before expert events)" \
+  test "$(expert_events 5)" = "$before"
+expect_exit 2 "--accept with --label" "$phytoflow" validate "$run" --particles 5 --accept \
+  --label Bacillariophyceae --store "$store"
+expect_exit 0 "--accept" "$phytoflow" validate "$run" --particles 3,5-6 --accept \
+  --author "Ann Accept" --store "$store" --json
+check "accepted: each particle's current class, by the new author" json_check "$work/out" \
+  "[(e['particle_number'],e['name'],e['author'],e['kind']) for e in j['events']]==[(3,'Dinophyceae','Ann Accept','validate'),(5,'Bacillariophyceae','Ann Accept','validate'),(6,'Bacillariophyceae','Ann Accept','validate')]"
+
 finish

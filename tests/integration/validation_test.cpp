@@ -220,6 +220,43 @@ TEST_P(Validation, BulkRelabelIsAllOrNothing) {
   }
 }
 
+TEST_P(Validation, AcceptKeepsEachParticlesCurrentClass) {
+  // Particle 3 was relabelled by an expert; 1 is predicted Dolichospermum; 2 and 4 are uncertain
+  // with Dolichospermum as best guess. Accepting 1-4 validates each with what it shows now.
+  ValidateParticles(*store_, "s", {.particle_numbers = {3}, .label = "ModelOnlyClass"}, "Ann");
+  const ValidationReport report = ValidateParticles(
+      *store_, "s", {.particle_numbers = {4, 1, 3, 2}, .accept_current = true}, "Bo");
+  ASSERT_EQ(report.events.size(), 4u);
+  const std::vector<std::string> expected = {
+      "Dolichospermum", "Dolichospermum", "ModelOnlyClass", "Dolichospermum"};
+  for (size_t index = 0; index < 4; ++index) {
+    const ResolvedLabel resolved = Resolved(*store_, static_cast<int64_t>(index + 1));
+    EXPECT_EQ(resolved.status, LabelStatus::kValidated) << index + 1;
+    EXPECT_EQ(resolved.name, expected[index]) << index + 1;
+    EXPECT_EQ(resolved.identified_by, "Bo") << index + 1;
+  }
+  EXPECT_EQ(Resolved(*store_, 5).status, LabelStatus::kPredicted);
+
+  // A particle the sample lacks is not found, and nothing of the batch is written; a class or
+  // dubious together with accepting is refused.
+  ExpectError(ErrorCode::kNotFound, [&] {
+    ValidateParticles(*store_, "s", {.particle_numbers = {5, 6, 99}, .accept_current = true}, "Bo");
+  });
+  EXPECT_EQ(ExpertEventCount(*store_, 5), 0);
+  EXPECT_EQ(ExpertEventCount(*store_, 6), 0);
+  ExpectError(ErrorCode::kInvalidInput, [&] {
+    ValidateParticles(*store_,
+                      "s",
+                      {.particle_numbers = {5}, .label = "Dolichospermum", .accept_current = true},
+                      "Bo");
+  });
+  ExpectError(ErrorCode::kInvalidInput, [&] {
+    ValidateParticles(
+        *store_, "s", {.particle_numbers = {5}, .dubious = true, .accept_current = true}, "Bo");
+  });
+  EXPECT_EQ(ExpertEventCount(*store_, 5), 0);
+}
+
 TEST_P(Validation, DubiousFallsBackToThePrediction) {
   ValidateParticles(
       *store_, "s", {.particle_numbers = {1}, .label = "Bacillariophyceae"}, "Jane Doe");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the web UI in real headless Chromium (ui.test.mjs, Playwright): starts
-# `phytoflow serve` on a free port with a fresh SQLite store and an admin token, zips the bundled
-# FlowCam export for the test to upload, runs the test, and stops the server.
+# `phytoflow serve` on a free port with a fresh SQLite store and an admin token (holding a small
+# synthetic multi-year series for the indicators), zips the bundled FlowCam export for the test
+# to upload, runs the test, and stops the server.
 #   tests/web/run.sh PATH/TO/phytoflow
 # Needs /usr/bin/chromium (or $PHYTOFLOW_CHROMIUM) and `npm ci` in tests/web (scripts/setup does
 # both). Screenshots go to $PHYTOFLOW_WEB_ARTIFACTS (default build/test-artifacts/web).
@@ -54,6 +55,22 @@ if ! token=$("$phytoflow" token create --role admin --name web-tester --store "$
   cat "$work/token.err" >&2
   exit 1
 fi
+# A small multi-year series for the indicators page: one station (W01, area SNS) × 4 years
+# (2015–2018) × 12 monthly runs, every particle validated by an EcoTaxa import (as
+# tests/cli/indicators_cli_test.sh does with the full set). 48 samples, so that the uploaded one
+# is still on the first page of 50 of the samples table; a few seconds in the sanitized build.
+synthetic="$work/synthetic"
+/usr/bin/python3 tools/synthetic_series.py "$synthetic" --stations 1 --years 4 >"$work/synthetic.out"
+store_synthetic() {
+  if ! "$phytoflow" "$@" --store "$store" --json >"$work/synthetic.json" 2>"$work/synthetic.err"; then
+    echo "web test: phytoflow $1 of the synthetic series failed:" >&2
+    cat "$work/synthetic.err" >&2
+    exit 1
+  fi
+}
+store_synthetic ingest "$synthetic/runs" --metadata "$synthetic/metadata.csv"
+store_synthetic import ecotaxa "$synthetic/ecotaxa"
+
 "$phytoflow" serve --store "$store" --port 0 >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 port=""
@@ -76,6 +93,7 @@ PHYTOFLOW_TOKEN_NAME=web-tester \
 PHYTOFLOW_EXPORT_ZIP="$work/export.zip" \
 PHYTOFLOW_METADATA="$work/metadata.csv" \
 PHYTOFLOW_WORK="$work" \
+PHYTOFLOW_SYNTHETIC="$synthetic/expected.json" \
 PHYTOFLOW_CHROMIUM="$chromium" \
 PHYTOFLOW_WEB_ARTIFACTS="${PHYTOFLOW_WEB_ARTIFACTS:-$repo/build/test-artifacts/web}" \
   node --test --test-reporter=spec "$here/ui.test.mjs" || status=$?

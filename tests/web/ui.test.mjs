@@ -1,9 +1,10 @@
 // The web UI in real headless Chromium, driven like a person would: enter a token, upload a real
 // FlowCam export (the bundled example as a zip) and follow its ingest and classify jobs, open
 // the sample, edit its metadata, download its Darwin Core Archive, look at its particles and
-// validate, mark dubious, undo and relabel with the keyboard; then the jobs and models pages.
-// What the UI shows is checked against the API, read directly from node. Started by run.sh,
-// which serves a fresh store and passes everything through the environment.
+// validate, mark dubious, undo and relabel with the keyboard; then the jobs and models pages,
+// and the OSPAR indicators of a small synthetic multi-year series that run.sh stored before. What
+// the UI shows is checked against the API, read directly from node. Started by run.sh, which
+// serves a fresh store and passes everything through the environment.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -19,6 +20,8 @@ const tokenName = required('PHYTOFLOW_TOKEN_NAME');
 const exportZip = required('PHYTOFLOW_EXPORT_ZIP');
 const metadataFile = required('PHYTOFLOW_METADATA');
 const work = required('PHYTOFLOW_WORK');
+// tools/synthetic_series.py's expected.json: runs, stations, first_year, last_year, first_run.
+const synthetic = JSON.parse(readFileSync(required('PHYTOFLOW_SYNTHETIC'), 'utf8'));
 const artifacts = required('PHYTOFLOW_WEB_ARTIFACTS');
 const chromiumPath = process.env.PHYTOFLOW_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -102,7 +105,7 @@ async function screenshot(name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 }
 
-test('without a token the UI says the API needs one; with it the empty store shows', async () => {
+test('without a token the UI says the API needs one; with it the stored samples show', async () => {
   await page.goto(base + '/');
   await page.getByRole('heading', { name: 'Samples', level: 1 }).waitFor();
   await page.getByRole('alert').filter({ hasText: 'needs a token' }).waitFor();
@@ -110,7 +113,9 @@ test('without a token the UI says the API needs one; with it the empty store sho
 
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', { name: 'Save' }).click();
-  await page.getByText('No sample matches').waitFor();
+  // The synthetic series of run.sh, one sample per run (fewer than a page of 50).
+  await page.locator('table.samples tbody tr', { hasText: synthetic.first_run }).waitFor();
+  assert.equal(await page.locator('table.samples tbody tr').count(), synthetic.runs);
   assert.equal(await page.evaluate(() => localStorage.getItem('phytoflow.token')), token);
   assert.equal(await page.locator('#token-status').textContent(), 'token saved');
 });
@@ -436,6 +441,176 @@ test('models page: metrics, confusion matrix heat map', async (t) => {
   );
   assert.equal(await page.locator('#per-class-table tbody tr').count(), classes);
   await screenshot('model');
+});
+
+/** A number as the indicators page shows it: 4 (or `digits`) significant digits, grouped. */
+function shown(value, digits = 4) {
+  return Number.isInteger(value)
+    ? value.toLocaleString('en-US')
+    : value.toLocaleString('en-US', { maximumSignificantDigits: digits });
+}
+
+/** A probability as the indicators page shows it: below 0.001 in scientific notation. */
+function shownProbability(value) {
+  return value !== 0 && value < 1e-3
+    ? value.toExponential(2)
+    : value.toLocaleString('en-US', { maximumSignificantDigits: 3 });
+}
+
+test('indicators page: PH1 of the synthetic series, its plot, and an API error', async () => {
+  // The form proposes periods from the years of every stored sample: the synthetic 2015-2018
+  // and the upload's 2025-04-11, so 2015-2023 against 2024-2025 (the last two years when the span
+  // is 6 years or more).
+  await page.getByRole('link', { name: 'Indicators' }).click();
+  await page.getByRole('heading', { name: 'OSPAR indicators', level: 1 }).waitFor();
+  const span = (await api('/api/v1/indicators/series')).selection;
+  assert.deepEqual([span.first_year, span.last_year], [synthetic.first_year, 2025]);
+  await page.locator('#indicator-period-hint').getByText(`span ${synthetic.first_year}–2025`).waitFor();
+  assert.equal(await page.getByLabel('Reference period').inputValue(), `${synthetic.first_year}-2023`);
+  assert.equal(await page.getByLabel('Comparison period').inputValue(), '2024-2025');
+
+  // The synthetic series (2015-2018): its last year against the three before.
+  const reference = `${synthetic.first_year}-${synthetic.last_year - 1}`;
+  const comparison = String(synthetic.last_year);
+  await page.getByLabel('Reference period').fill(reference);
+  await page.getByLabel('Comparison period').fill(comparison);
+  await page.getByLabel('Indicator', { exact: true }).selectOption('ph1');
+  await page.getByLabel('Area (water body)').fill('SNS');
+  await page.getByRole('button', { name: 'Compute' }).click();
+  await page.waitForURL(/#\/indicators\?kind=ph1&area=SNS&reference=2015-2017&comparison=2018$/);
+  const pairsTable = page.locator('#ph1-pairs');
+  await pairsTable.waitFor();
+
+  const ph1 = await api(`/api/v1/indicators/ph1?area=SNS&reference=${reference}&comparison=${comparison}`);
+  // 1 station × 4 years × 12 months, every particle validated.
+  assert.equal(ph1.selection.samples, synthetic.runs);
+  assert.match(
+    await page.locator('#indicator-selection').textContent(),
+    /^48 samples \(2015–2018\), station all, area SNS; cells_per_l; validated labels; 0 % of labels predicted/,
+  );
+  // One row per pair: points, PI, chi-square and binomial probability as the API computed them.
+  const rows = pairsTable.locator('tbody tr');
+  assert.equal(await rows.count(), ph1.pairs.length);
+  assert.equal(ph1.pairs.length, 3, 'the default pairs');
+  for (const [index, pair] of ph1.pairs.entries()) {
+    const row = rows.nth(index);
+    assert.equal((await row.locator('th').textContent()).trim(), `${pair.x}–${pair.y}`);
+    const cells = await row.locator('td').allTextContents();
+    // 3 reference years × 12 months; the 12 months of 2018.
+    assert.deepEqual(cells.slice(0, 3), ['36', '12', String(pair.inside)]);
+    assert.equal(pair.points, 12);
+    assert.equal(cells[3], shown(pair.pi), `PI of ${pair.x}-${pair.y}`);
+    assert.equal(cells[4], shown(pair.chi_square));
+    assert.equal(cells[6], shownProbability(pair.binomial_probability));
+    assert.equal(cells[7], `${pair.quality.passed ? 'passed' : 'failed'} (3 years, 36 months)`);
+    assert.equal(cells[8], pair.annual.map((year) => `${year.year}: ${shown(year.pi)}`).join(', '));
+  }
+  // A Kendall trend per lifeform of the pairs.
+  assert.equal(await page.locator('#ph1-trends tbody tr').count(), ph1.trends.length);
+  const dinoflagellates = ph1.trends.find((trend) => trend.lifeform === 'dinoflagellate');
+  const trendCells = await page
+    .locator('#ph1-trends tbody tr', { hasText: /^dinoflagellate/ })
+    .locator('td')
+    .allTextContents();
+  // Years, S, tau: 4 annual means.
+  assert.deepEqual(trendCells.slice(0, 3), ['4', String(dinoflagellates.s), shown(dinoflagellates.tau, 3)]);
+
+  // The server's plot, fetched with the token and decoded: 1380 px wide (three panels).
+  await page.waitForFunction(() => {
+    const image = /** @type {HTMLImageElement | null} */ (document.querySelector('#indicator-plot-image'));
+    return image !== null && image.complete && image.naturalWidth > 0;
+  });
+  assert.match(await page.locator('#indicator-plot-image').getAttribute('src'), /^blob:/);
+
+  // The JSON download is the API's answer.
+  const downloading = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download JSON' }).click();
+  const download = await downloading;
+  assert.equal(download.suggestedFilename(), 'ph1-SNS-2015-2017-2018.json');
+  const saved = join(work, 'ph1.json');
+  await download.saveAs(saved);
+  assert.deepEqual(
+    JSON.parse(readFileSync(saved, 'utf8')).pairs.map((pair) => pair.pi),
+    ph1.pairs.map((pair) => pair.pi),
+  );
+  await screenshot('indicators');
+
+  // Overlapping periods: the API's message, in place of the result.
+  await page.getByLabel('Comparison period').fill('2017-2018');
+  await page.getByRole('button', { name: 'Compute' }).click();
+  await page.waitForURL(/comparison=2017-2018/);
+  const refusal = await fetch(
+    `${base}/api/v1/indicators/ph1?area=SNS&reference=${reference}&comparison=2017-2018`,
+    { headers: { Authorization: `Bearer ${token}` } },
+  );
+  assert.equal(refusal.status, 422);
+  const { message } = (await refusal.json()).error;
+  assert.match(message, /overlap/);
+  await page.locator('#indicator-error').getByRole('alert').getByText(message).waitFor();
+  assert.equal(await page.locator('#ph1-pairs').count(), 0);
+
+  // Monte Carlo intervals, asked for with predictions: every label of the synthetic store is
+  // validated, so no replicate redraws one and each interval is the estimate itself.
+  await page.getByLabel('Comparison period').fill(comparison);
+  assert.ok(await page.getByLabel('Uncertainty replicates').isDisabled(), 'off without predictions');
+  await page.getByLabel('Include model predictions').check();
+  await page.getByLabel('Uncertainty replicates').fill('20');
+  await page.getByRole('button', { name: 'Compute' }).click();
+  await page.waitForURL(/comparison=2018&predictions=true&uncertainty=20$/);
+  await page
+    .locator('#indicator-uncertainty-note')
+    .getByText(
+      "95 % intervals from 20 Monte Carlo replicates over the model's calibrated top-k probabilities",
+    )
+    .waitFor();
+  const withIntervals = await api(
+    `/api/v1/indicators/ph1?area=SNS&reference=${reference}&comparison=${comparison}&predictions=true&uncertainty=20`,
+  );
+  assert.deepEqual(withIntervals.uncertainty, {
+    replicates: 20,
+    level: 0.95,
+    method: 'monte-carlo over calibrated top-k',
+  });
+  const { pi, pi_lower: lower, pi_upper: upper } = withIntervals.pairs[0];
+  assert.deepEqual([lower, upper], [pi, pi]);
+  assert.equal(
+    await page.locator('#ph1-pairs tbody tr').first().locator('td').nth(3).textContent(),
+    `${shown(pi)} [${shown(lower)}, ${shown(upper)}]`,
+  );
+
+  // The other kinds, opened from their address as a bookmark would: their tables hold the API's
+  // numbers.
+  const periods = `area=SNS&reference=${reference}&comparison=${comparison}`;
+  await page.goto(`${base}/#/indicators?kind=ph2&${periods}&lifeform=dinoflagellate`);
+  await page.locator('#ph2-anomalies').waitFor();
+  const ph2 = await api(`/api/v1/indicators/ph2?${periods}&lifeform=dinoflagellate`);
+  assert.equal(await page.getByLabel('Lifeform group').inputValue(), 'dinoflagellate');
+  assert.deepEqual(
+    (await page.locator('#ph2-anomalies tbody tr').first().locator('td').allTextContents()).slice(0, 2),
+    [String(ph2.comparison.important_positive), String(ph2.comparison.important_negative)],
+  );
+  // PH2 warns that 3 reference years are fewer than PelHabMSFD's 5.
+  assert.ok(ph2.warnings.length > 0);
+  assert.equal(await page.locator('#indicator-warnings li').count(), ph2.warnings.length);
+  await page.waitForFunction(() => {
+    const image = /** @type {HTMLImageElement | null} */ (document.querySelector('#indicator-plot-image'));
+    return image !== null && image.complete && image.naturalWidth > 0;
+  });
+
+  await page.goto(`${base}/#/indicators?kind=ph3&${periods}`);
+  await page.locator('#ph3-years').waitFor();
+  const ph3 = await api(`/api/v1/indicators/ph3?${periods}`);
+  const yearRows = page.locator('#ph3-years tbody tr');
+  assert.equal(await yearRows.count(), ph3.years.length);
+  assert.equal(await yearRows.first().locator('td').nth(3).textContent(), shown(ph3.years[0].menhinick));
+
+  await page.goto(`${base}/#/indicators?kind=series&${periods}`);
+  await page.locator('#series-table').waitFor();
+  // 2015-2018: 48 months, the first with its one sample.
+  const series = await api(`/api/v1/indicators/series?${periods}`);
+  assert.equal(series.months.length, 48);
+  assert.equal(await page.locator('#series-table tbody tr').count(), 48);
+  assert.equal(await page.getByRole('button', { name: 'Download SVG' }).count(), 0, 'the series has no plot');
 });
 
 test('handbook: /docs shows the rendered contents; a link opens a tutorial', async () => {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -94,6 +95,51 @@ void RequireParticle(const Store& store, const std::string& sample_id, int64_t p
         "sample '" + sample_id + "' has no particle " + std::to_string(particle_number));
 }
 
+// The class each particle counts as now (ResolveLabels with the default choice; an uncertain
+// particle's best guess) in the taxonomy's spelling when it knows the class (as a class given
+// would be stored), for accepting them. Refuses particles without a class, naming them, and
+// particle numbers the sample does not have.
+std::map<int64_t, std::string> CurrentClasses(const Store& store,
+                                              const std::string& sample_id,
+                                              const std::set<int64_t>& numbers,
+                                              const Taxonomy& taxonomy) {
+  const std::vector<int64_t> listed(numbers.begin(), numbers.end());
+  std::map<int64_t, std::string> classes;
+  std::vector<int64_t> without;
+  const std::vector<Label> labels = store.Labels(sample_id);
+  const std::vector<ResolvedLabel> resolved = ResolveLabels(listed, labels, {});
+  for (const ResolvedLabel& label : resolved) {
+    const std::string& name = label.status == LabelStatus::kUncertain ? label.top1 : label.name;
+    if (name.empty()) {
+      without.push_back(label.particle_number);
+    } else {
+      const Taxon* taxon = taxonomy.Find(name);
+      classes[label.particle_number] = taxon != nullptr ? taxon->class_name : name;
+    }
+  }
+  if (!without.empty()) {
+    // A number the sample lacks is not found (as for a class given), not a particle without one.
+    std::set<int64_t> existing;
+    store.ScanParticles(
+        sample_id,
+        {.measurements = false, .first_number = without.front(), .last_number = without.back()},
+        [&](const Particle& particle) { existing.insert(particle.number); });
+    for (const int64_t number : without) {
+      Check(existing.contains(number),
+            ErrorCode::kNotFound,
+            "sample '" + sample_id + "' has no particle " + std::to_string(number));
+    }
+    std::string list;
+    for (size_t index = 0; index < without.size() && index < 10; ++index) {
+      list += (index == 0 ? "" : ", ") + std::to_string(without[index]);
+    }
+    throw Error(ErrorCode::kInvalidInput,
+                std::to_string(without.size()) + " particle(s) have no class to accept (" + list +
+                    (without.size() > 10 ? ", …" : "") + "): give them a class instead");
+  }
+  return classes;
+}
+
 std::vector<Label> ExpertEvents(const std::vector<Label>& history) {
   std::vector<Label> events;
   for (const Label& label : history) {
@@ -118,7 +164,10 @@ ValidationReport ValidateParticles(Store& store,
         ErrorCode::kInvalidInput,
         "expected at most " + std::to_string(kMaxExpertLabelsPerAppend) +
             " particles in one validation, found " + std::to_string(numbers.size()));
-  Check(request.dubious || !request.label.empty(),
+  Check(!request.accept_current || (request.label.empty() && !request.dubious),
+        ErrorCode::kInvalidInput,
+        "accepting the current classes excludes giving a class or marking dubious");
+  Check(request.dubious || request.accept_current || !request.label.empty(),
         ErrorCode::kInvalidInput,
         "a validation needs a class, or marks the particles dubious");
   Check(request.label != kDubiousLabel,
@@ -129,6 +178,13 @@ ValidationReport ValidateParticles(Store& store,
       request.label.empty()
           ? ""
           : KnownClass(store, sample_id, request.label, request.allow_new_class, options);
+  const std::map<int64_t, std::string> current =
+      request.accept_current
+          ? CurrentClasses(store,
+                           sample_id,
+                           numbers,
+                           options.taxonomy != nullptr ? *options.taxonomy : DefaultTaxonomy())
+          : std::map<int64_t, std::string>();
 
   const std::string created_at =
       options.created_at.empty() ? NowUtcMicroseconds() : options.created_at;
@@ -136,7 +192,7 @@ ValidationReport ValidateParticles(Store& store,
   for (const int64_t number : numbers) {
     report.events.push_back(
         Label{.particle_number = number,
-              .name = name,
+              .name = request.accept_current ? current.at(number) : name,
               .source = kLabelSourceExpert,
               .classification = options.classification,
               .author = author,

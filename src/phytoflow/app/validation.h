@@ -30,8 +30,12 @@ namespace phytoflow {
 // What an expert says about some particles of one sample.
 struct ValidationRequest {
   std::vector<int64_t> particle_numbers;  // at least one; a repeated number counts once
-  std::string label;                      // the class; required unless `dubious`
+  std::string label;     // the class; required unless `dubious` or `accept_current`
   bool dubious = false;  // mark the particles dubious; `label`, if given, is the class doubted
+  // Validate each particle with the class it counts as now: the model's prediction (for an
+  // uncertain particle its best guess), or its newest expert label. What the gallery's `v` does
+  // for a selection; a particle without any class is refused. Excludes `label` and `dubious`.
+  bool accept_current = false;
   // Accept a class that neither the taxonomy nor the model knows (a new class).
   bool allow_new_class = false;
 };
@@ -53,11 +57,13 @@ struct ValidationReport {
 
 // Gives every particle of `request` the class `request.label` (its taxonomy spelling when the
 // taxonomy knows it under another case or with spaces for '_'), or marks them dubious, as one
-// batch of events by `author`: all particles or none. Throws Error{kInvalidInput} without an
-// author, without particles, with more than kMaxExpertLabelsPerAppend particles, without a class
-// (unless dubious), for the class "dubious", or for a class that neither the taxonomy nor the
-// model knows unless `allow_new_class`; Error{kNotFound} for an unknown sample or a particle
-// number it does not have (then nothing is written).
+// batch of events by `author`: all particles or none; with `accept_current` each particle keeps
+// its current class. Throws Error{kInvalidInput} without an author, without particles, with more
+// than kMaxExpertLabelsPerAppend particles, without a class (unless dubious or accept_current),
+// with accept_current for a particle that has no class, or together with a label or dubious, for
+// the class "dubious", or for a class that neither the taxonomy nor the model knows unless
+// `allow_new_class`; Error{kNotFound} for an unknown sample or a particle number it does not have
+// (then nothing is written).
 ValidationReport ValidateParticles(Store& store,
                                    const std::string& sample_id,
                                    const ValidationRequest& request,

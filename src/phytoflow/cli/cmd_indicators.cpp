@@ -38,6 +38,7 @@ struct IndicatorArguments {
   std::string transform = "half-minimum";  // ph1
   bool seasonal = false;                   // ph1
   uint64_t seed = 1;
+  int uncertainty = 0;     // Monte Carlo replicates of the model labels; 0: none
   int permutations = 999;  // ph3
   bool json = false;
   bool csv = false;
@@ -51,11 +52,21 @@ struct Context {
   IndicatorQuery query;
 };
 
-Context Observe(const IndicatorArguments& arguments) {
+// `years`: those the indicator uses, the only ones whose samples draw replicates ({0, 0}: all).
+Context Observe(const IndicatorArguments& arguments, std::pair<int, int> years) {
   Context context;
   if (!arguments.taxonomy.empty()) {
     context.loaded_taxonomy = LoadTaxonomy(arguments.taxonomy);
   }
+  Check(arguments.uncertainty == 0 || arguments.predictions,
+        ErrorCode::kInvalidInput,
+        "--uncertainty needs --predictions: validated labels have no uncertainty to draw");
+  Check(arguments.uncertainty == 0 ||
+            (arguments.uncertainty >= kMinUncertaintyReplicates && arguments.uncertainty <= 10000),
+        ErrorCode::kInvalidInput,
+        fmt::format("--uncertainty: expected 0 (none) or {} to 10000 replicates, found {}",
+                    kMinUncertaintyReplicates,
+                    arguments.uncertainty));
   const std::optional<SeriesValue> value = ParseSeriesValue(arguments.value);
   Check(value.has_value(),
         ErrorCode::kInvalidInput,
@@ -68,7 +79,11 @@ Context Observe(const IndicatorArguments& arguments) {
       .area = arguments.area,
       .value = *value,
       .include_predictions = arguments.predictions,
-      .model_id = arguments.model_id};
+      .model_id = arguments.model_id,
+      .uncertainty = {.replicates = arguments.uncertainty,
+                      .seed = arguments.seed,
+                      .first_year = years.first,
+                      .last_year = years.second}};
   const std::unique_ptr<Store> store = OpenStore(arguments.store);
   context.observations = ObserveSamples(*store, context.query);
   return context;
@@ -101,21 +116,43 @@ double Share(int64_t part, int64_t whole) {
                    : std::numeric_limits<double>::quiet_NaN();
 }
 
+// "[lower, upper] median M" of an interval, or "" when there is none.
+std::string IntervalText(const Interval& interval, int digits = 4) {
+  if (std::isnan(interval.lower)) {
+    return "";
+  }
+  return "[" + Text(interval.lower, digits) + ", " + Text(interval.upper, digits) + "] median " +
+         Text(interval.median, digits);
+}
+
+// ", interval [lower, upper]" or "".
+std::string Around(const Interval& interval) {
+  const std::string text = IntervalText(interval, 3);
+  return text.empty() ? text : ", interval " + text;
+}
+
 std::string Describe(const Context& context) {
   const IndicatorQuery& query = context.query;
+  const std::string uncertainty =
+      query.uncertainty.replicates > 0
+          ? fmt::format("; {:g} % intervals over {} Monte Carlo replicates of the model labels",
+                        100 * query.uncertainty.level,
+                        query.uncertainty.replicates)
+          : std::string();
   return fmt::format(
-      "station {}, area {}; {}; {} labels; {} samples {}-{}, {:.1f} % of labels "
-      "predicted",
-      query.station.empty() ? "all" : query.station,
-      query.area.empty() ? "all" : query.area,
-      SeriesValueName(query.value),
-      query.include_predictions ? "validated and predicted" : "validated",
-      context.observations.samples.size(),
-      context.observations.first_year,
-      context.observations.last_year,
-      100.0 * (context.observations.labelled > 0
-                   ? Share(context.observations.predicted, context.observations.labelled)
-                   : 0.0));
+             "station {}, area {}; {}; {} labels; {} samples {}-{}, {:.1f} % of labels "
+             "predicted",
+             query.station.empty() ? "all" : query.station,
+             query.area.empty() ? "all" : query.area,
+             SeriesValueName(query.value),
+             query.include_predictions ? "validated and predicted" : "validated",
+             context.observations.samples.size(),
+             context.observations.first_year,
+             context.observations.last_year,
+             100.0 * (context.observations.labelled > 0
+                          ? Share(context.observations.predicted, context.observations.labelled)
+                          : 0.0)) +
+         uncertainty;
 }
 
 // The years of PH3 and `series`: from the earliest to the latest year of --reference and
@@ -176,7 +213,7 @@ void Ph1Command(const IndicatorArguments& arguments) {
                            .transform = *ParseLogTransform(arguments.transform),
                            .seed = arguments.seed,
                            .seasonal_kendall = arguments.seasonal};
-  const Context context = Observe(arguments);
+  const Context context = Observe(arguments, {periods.FirstYear(), periods.LastYear()});
   const Ph1Assessment assessment = AssessPh1(context.observations, pairs, options);
   const Ph1Result& result = assessment.result;
   WritePlot(arguments.plot, Ph1EnvelopeSvg(result, IndicatorPlotTitle("PH1/FW5", context.query)));
@@ -186,17 +223,23 @@ void Ph1Command(const IndicatorArguments& arguments) {
     PrintJson(Ph1Json(context.query, context.observations, assessment));
     return;
   }
+  // With --uncertainty the intervals of the PI follow it: pi_lower, pi_upper.
+  const bool intervals = !assessment.intervals.empty();
   if (arguments.csv) {
     fmt::print(
-        "x,y,year,pi,points,inside,binomial_probability,chi_square,chi_square_p,"
-        "reference_points,qc_passed\n");
-    for (const Ph1PairResult& pair : result.pairs) {
-      const auto row = [&](const std::string& year, const PlanktonIndex& index) {
-        fmt::print("{},{},{},{},{},{},{},{},{},{},{}\n",
+        "x,y,year,pi,{}points,inside,binomial_probability,chi_square,chi_square_p,"
+        "reference_points,qc_passed\n",
+        intervals ? "pi_lower,pi_upper," : "");
+    for (size_t p = 0; p < result.pairs.size(); ++p) {
+      const Ph1PairResult& pair = result.pairs[p];
+      const auto row = [&](const std::string& year, const PlanktonIndex& index, Interval interval) {
+        fmt::print("{},{},{},{},{}{},{},{},{},{},{},{}\n",
                    pair.pair.x,
                    pair.pair.y,
                    year,
                    CsvNumber(index.pi),
+                   intervals ? CsvNumber(interval.lower) + "," + CsvNumber(interval.upper) + ","
+                             : std::string(),
                    index.points,
                    index.inside,
                    CsvNumber(index.binomial_probability),
@@ -205,9 +248,11 @@ void Ph1Command(const IndicatorArguments& arguments) {
                    pair.reference.size(),
                    pair.quality.passed ? "true" : "false");
       };
-      row("all", pair.index);
-      for (const AnnualPlanktonIndex& year : pair.annual) {
-        row(std::to_string(year.year), year.index);
+      row("all", pair.index, intervals ? assessment.intervals[p].pi : Interval{});
+      for (size_t y = 0; y < pair.annual.size(); ++y) {
+        row(std::to_string(pair.annual[y].year),
+            pair.annual[y].index,
+            intervals ? assessment.intervals[p].annual[y].second : Interval{});
       }
     }
     return;
@@ -227,7 +272,8 @@ void Ph1Command(const IndicatorArguments& arguments) {
              "CHI-SQ",
              "REF",
              "QC");
-  for (const Ph1PairResult& pair : result.pairs) {
+  for (size_t p = 0; p < result.pairs.size(); ++p) {
+    const Ph1PairResult& pair = result.pairs[p];
     fmt::print("{:<38} {:>6} {:>6} {:>6} {:>10} {:>9} {:>5} {}\n",
                pair.pair.x + "-" + pair.pair.y,
                Text(pair.index.pi, 3),
@@ -237,9 +283,16 @@ void Ph1Command(const IndicatorArguments& arguments) {
                Text(pair.index.chi_square, 4),
                pair.reference.size(),
                pair.envelope ? (pair.quality.passed ? "ok" : "failed") : "-");
+    if (intervals) {
+      fmt::print("  PI interval: {}\n", IntervalText(assessment.intervals[p].pi, 3));
+    }
     std::string per_year;
-    for (const AnnualPlanktonIndex& year : pair.annual) {
+    for (size_t y = 0; y < pair.annual.size(); ++y) {
+      const AnnualPlanktonIndex& year = pair.annual[y];
       per_year += fmt::format("  {} {}", year.year, Text(year.index.pi, 3));
+      if (intervals) {
+        per_year += " " + IntervalText(assessment.intervals[p].annual[y].second, 3);
+      }
     }
     if (!per_year.empty()) {
       fmt::print("  PI per year:{}\n", per_year);
@@ -278,7 +331,8 @@ void Ph2Command(const IndicatorArguments& arguments) {
   Check(IsLifeformGroup(arguments.lifeform),
         ErrorCode::kInvalidInput,
         "--lifeform: unknown lifeform group '" + arguments.lifeform + "'");
-  const Context context = Observe(arguments);
+  const Context context =
+      Observe(arguments, {options.periods.FirstYear(), options.periods.LastYear()});
   const Ph2Assessment assessment = AssessPh2(context.observations, arguments.lifeform, options);
   const Ph2Result& result = assessment.result;
   WritePlot(arguments.plot,
@@ -320,15 +374,19 @@ void Ph2Command(const IndicatorArguments& arguments) {
              Text(limits.q25),
              Text(limits.q75),
              Text(limits.q97_5));
+  const Ph2Intervals none;
+  const Ph2Intervals& intervals = assessment.intervals.value_or(none);
   fmt::print("comparison months           {}\n", counts.months);
-  fmt::print("important anomalies         {} positive, {} negative ({} % of the months)\n",
+  fmt::print("important anomalies         {} positive, {} negative ({} % of the months{})\n",
              counts.important_positive,
              counts.important_negative,
-             Text(counts.percent_important, 3));
-  fmt::print("extreme anomalies           {} positive, {} negative ({} %)\n",
+             Text(counts.percent_important, 3),
+             Around(intervals.percent_important));
+  fmt::print("extreme anomalies           {} positive, {} negative ({} %{})\n",
              counts.extreme_positive,
              counts.extreme_negative,
-             Text(counts.percent_extreme, 3));
+             Text(counts.percent_extreme, 3),
+             Around(intervals.percent_extreme));
   fmt::print("Welch t test                t = {}, df = {}, p = {}{}\n",
              Text(result.t_test.t),
              Text(result.t_test.df),
@@ -339,7 +397,9 @@ void Ph2Command(const IndicatorArguments& arguments) {
   fmt::print("F test of variances         F = {}, p = {}\n",
              Text(result.f_test.f),
              Text(result.f_test.p, 3));
-  fmt::print("SD change                   {} %\n", Text(result.sd_change_percent, 3));
+  fmt::print("SD change                   {} %{}\n",
+             Text(result.sd_change_percent, 3),
+             Around(intervals.sd_change_percent));
   fmt::print("Kendall trend (annual)      S = {}, tau = {}, p = {}\n",
              result.trend.s,
              Text(result.trend.tau, 3),
@@ -360,7 +420,7 @@ void Ph3Command(const IndicatorArguments& arguments) {
   Check(options.permutations >= 0 && options.permutations <= 100000,
         ErrorCode::kInvalidInput,
         "--permutations: expected 0 to 100000, found " + std::to_string(options.permutations));
-  const Context context = Observe(arguments);
+  const Context context = Observe(arguments, {options.first_year, options.last_year});
   const Ph3Assessment assessment = AssessPh3(context.observations, arguments.lifeform, options);
   const Ph3Result& result = assessment.result;
   WritePlot(arguments.plot,
@@ -429,6 +489,19 @@ void Ph3Command(const IndicatorArguments& arguments) {
                Text(year.eqr_hulburt, 3),
                Text(year.lcbd, 3),
                Text(year.lcbd_p, 3));
+    if (!assessment.intervals.empty()) {
+      const Ph3YearIntervals& interval =
+          assessment.intervals[static_cast<size_t>(&year - result.years.data())];
+      fmt::print(
+          "       interval: richness {} menhinick {} hulburt {} shannon {} simpson {} "
+          "pielou {}\n",
+          IntervalText(interval.richness, 3),
+          IntervalText(interval.menhinick),
+          IntervalText(interval.hulburt, 3),
+          IntervalText(interval.shannon),
+          IntervalText(interval.simpson),
+          IntervalText(interval.pielou));
+    }
     for (const ImportanceValue& value : year.ivi) {
       fmt::print("       IVI {:<30} {:>7} (density {} %, frequency {} %)\n",
                  value.taxon,
@@ -451,8 +524,8 @@ void Ph3Command(const IndicatorArguments& arguments) {
 // ---- series ----
 
 void SeriesCommand(const IndicatorArguments& arguments) {
-  YearSpan(arguments, {0, 0});  // a malformed period fails before the samples are read
-  const Context context = Observe(arguments);
+  // A malformed period fails before the samples are read.
+  const Context context = Observe(arguments, YearSpan(arguments, {0, 0}));
   const auto [first, last] =
       YearSpan(arguments, {context.observations.first_year, context.observations.last_year});
   const std::vector<MonthlySeries> series = LifeformSeries(context.observations, first, last);
@@ -462,9 +535,11 @@ void SeriesCommand(const IndicatorArguments& arguments) {
     return;
   }
   // CSV (the default: a table this wide is for spreadsheets).
+  // With --uncertainty every group's interval follows it: GROUP_lower, GROUP_upper.
+  const bool intervals = context.query.uncertainty.replicates > 0;
   std::string header = "year,month,samples,predicted_share";
   for (const MonthlySeries& one : series) {
-    header += "," + one.name;
+    header += "," + one.name + (intervals ? "," + one.name + "_lower," + one.name + "_upper" : "");
   }
   fmt::print("{}\n", header);
   for (size_t i = 0; i < months.size(); ++i) {
@@ -475,6 +550,9 @@ void SeriesCommand(const IndicatorArguments& arguments) {
                                   CsvNumber(months[i].predicted_share));
     for (const MonthlySeries& one : series) {
       row += "," + CsvNumber(one.points[i].mean);
+      if (intervals) {
+        row += "," + CsvNumber(one.points[i].lower) + "," + CsvNumber(one.points[i].upper);
+      }
     }
     fmt::print("{}\n", row);
   }
@@ -513,6 +591,10 @@ void AddCommonOptions(CLI::App& command,
                      arguments.model_id,
                      "With --predictions: this model's predictions (default: each sample's "
                      "newest)");
+  command.add_option("--uncertainty",
+                     arguments.uncertainty,
+                     "With --predictions: N Monte Carlo replicates of the model labels drawn from "
+                     "their calibrated top-k, for 95 % intervals (0 to 10000; default 0, none)");
   command.add_option("--taxonomy", arguments.taxonomy, "Taxonomy TSV (default: the built-in one)");
   auto* json = command.add_flag("--json", arguments.json, "Print JSON");
   if (outputs) {
@@ -546,12 +628,14 @@ void AddIndicatorCommands(CLI::App& app) {
                   "half-minimum (PLET method 1, default) or plus-one (log10(x + 1))")
       ->check(CLI::IsMember({"half-minimum", "plus-one"}));
   ph1->add_flag("--seasonal", arguments->seasonal, "Seasonal Kendall test by calendar month");
-  ph1->add_option("--seed", arguments->seed, "Seed of the envelope's jitter (default 1)");
+  ph1->add_option(
+      "--seed", arguments->seed, "Seed of the envelope's jitter and of --uncertainty (default 1)");
   ph1->callback([arguments] { Ph1Command(*arguments); });
 
   CLI::App* ph2 = indicators->add_subcommand(
       "ph2", "PH2 biomass/abundance: monthly anomalies against the reference climatology");
   AddCommonOptions(*ph2, *arguments, true, true);
+  ph2->add_option("--seed", arguments->seed, "Seed of --uncertainty (default 1)");
   ph2->add_option("--lifeform",
                   arguments->lifeform,
                   "Lifeform group of the series (default: phytoplankton, the total)");
@@ -566,7 +650,8 @@ void AddIndicatorCommands(CLI::App& app) {
                   arguments->lifeform,
                   "Lifeform group whose taxa are counted (default: phytoplankton)");
   ph3->add_option("--permutations", arguments->permutations, "LCBD permutation test (default 999)");
-  ph3->add_option("--seed", arguments->seed, "Seed of the permutations (default 1)");
+  ph3->add_option(
+      "--seed", arguments->seed, "Seed of the permutations and of --uncertainty (default 1)");
   ph3->callback([arguments] { Ph3Command(*arguments); });
 
   CLI::App* series = indicators->add_subcommand(
@@ -574,6 +659,7 @@ void AddIndicatorCommands(CLI::App& app) {
       "Monthly means of every lifeform group as CSV (or --json), with samples and the share of "
       "predicted labels");
   AddCommonOptions(*series, *arguments, false, false);
+  series->add_option("--seed", arguments->seed, "Seed of --uncertainty (default 1)");
   series->callback([arguments] { SeriesCommand(*arguments); });
 }
 

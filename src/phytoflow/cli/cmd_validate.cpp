@@ -31,6 +31,7 @@ struct ValidateArguments {
   std::string particles;  // "1,5-9"
   std::string label;
   bool dubious = false;
+  bool accept = false;
   std::optional<int64_t> undo;  // particle number
   int64_t expect = 0;           // --expect SEQ for --undo
   std::string author;
@@ -192,6 +193,7 @@ void Validate(const ValidateArguments& arguments) {
                                 {.particle_numbers = ParseParticles(arguments.particles),
                                  .label = arguments.label,
                                  .dubious = arguments.dubious,
+                                 .accept_current = arguments.accept,
                                  .allow_new_class = arguments.new_class},
                                 author,
                                 options),
@@ -264,6 +266,11 @@ void AddValidateCommands(CLI::App& app) {
       "The class (a taxonomy or model class; with --dubious: the class doubted)");
   CLI::Option* dubious =
       validate->add_flag("--dubious", validate_arguments->dubious, "Mark the particles dubious");
+  CLI::Option* accept = validate->add_flag(
+      "--accept",
+      validate_arguments->accept,
+      "Validate each particle with the class it has now (the model's; an uncertain one's best "
+      "guess), as the web UI's v");
   CLI::Option* undo = validate->add_option(
       "--undo", validate_arguments->undo, "Undo the newest change of this particle");
   CLI::Option* expect = validate->add_option(
@@ -283,15 +290,16 @@ void AddValidateCommands(CLI::App& app) {
   AddStoreOption(*validate, validate_arguments->store);
   validate->add_flag("--json", validate_arguments->json, "Print the events written as JSON");
   undo->excludes(particles)->excludes(label)->excludes(dubious)->excludes(new_class);
+  accept->excludes(label)->excludes(dubious)->excludes(undo);
   undo->excludes(taxonomy)->excludes(model);
   expect->needs(undo);
-  validate->callback([validate_arguments, particles, label, dubious, undo] {
+  validate->callback([validate_arguments, particles, label, dubious, accept, undo] {
     Check(undo->count() > 0 || particles->count() > 0,
           ErrorCode::kInvalidInput,
-          "give --particles LIST with --label NAME or --dubious, or --undo PARTICLE");
-    Check(undo->count() > 0 || label->count() > 0 || dubious->count() > 0,
+          "give --particles LIST with --label NAME, --dubious or --accept, or --undo PARTICLE");
+    Check(undo->count() > 0 || label->count() > 0 || dubious->count() > 0 || accept->count() > 0,
           ErrorCode::kInvalidInput,
-          "give --label NAME or --dubious with --particles");
+          "give --label NAME, --dubious or --accept with --particles");
     Validate(*validate_arguments);
   });
 

@@ -99,6 +99,11 @@ struct MonthlyPoint {
   // Share of the month's labelled particles that carry a model's label (predicted or uncertain)
   // rather than an expert's; NaN when no particle of the month is labelled.
   double predicted_share = std::numeric_limits<double>::quiet_NaN();
+  // The interval of `mean` under the classifier's uncertainty and the replicates' median
+  // (indicator_uncertainty.h); NaN when not computed.
+  double lower = std::numeric_limits<double>::quiet_NaN();
+  double upper = std::numeric_limits<double>::quiet_NaN();
+  double median = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct MonthlySeries {

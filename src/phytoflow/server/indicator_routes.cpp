@@ -1,6 +1,7 @@
 // GET /api/v1/indicators/{kind}: the OSPAR pelagic-habitat indicators (ph1, ph2, ph3) and the
 // monthly series of the stored samples, with the query parameters of `phytoflow indicators KIND`'s
-// options and the same JSON as its --json (json_views.h), or the plot as SVG (format=svg). See
+// options and the same JSON as its --json (json_views.h), or the plot as SVG (format=svg);
+// uncertainty=N adds the intervals of N Monte Carlo replicates of the model labels. See
 // docs/indicators.md and docs/api.md.
 
 #include "phytoflow/app/indicators.h"
@@ -22,8 +23,18 @@ namespace {
 
 using Ordered = nlohmann::ordered_json;
 
-// What every kind reads: the samples of the station and area, and what their series follow.
-IndicatorQuery QueryOf(const Service::Parts& parts, const HttpRequest& request) {
+uint64_t SeedQuery(const HttpRequest& request) {
+  return static_cast<uint64_t>(
+      IntQuery(request, "seed", 1, 0, std::numeric_limits<int64_t>::max()));
+}
+
+// What every kind reads: the samples of the station and area, what their series follow, and the
+// replicates of the classifier's uncertainty for the samples of `years` ({0, 0}: all). A plot
+// shows no interval: for it no replicate is drawn.
+IndicatorQuery QueryOf(const Service::Parts& parts,
+                       const HttpRequest& request,
+                       bool svg,
+                       std::pair<int, int> years) {
   const std::string value = request.Query("value").value_or("cells_per_l");
   const std::optional<SeriesValue> parsed = ParseSeriesValue(value);
   if (!parsed) {
@@ -32,12 +43,29 @@ IndicatorQuery QueryOf(const Service::Parts& parts, const HttpRequest& request) 
         "or carbon (carbon_ug_per_l), found '" +
         value + "'");
   }
+  const bool predictions = BoolQuery(request, "predictions", false);
+  const int replicates = static_cast<int>(IntQuery(request, "uncertainty", 0, 0, 1000));
+  if (replicates > 0 && !predictions) {
+    throw BadRequest(
+        "query parameter 'uncertainty' needs predictions=true: validated labels have no "
+        "uncertainty to draw");
+  }
+  if (replicates > 0 && replicates < kMinUncertaintyReplicates) {
+    throw BadRequest("query parameter 'uncertainty': expected 0 (none) or " +
+                     std::to_string(kMinUncertaintyReplicates) + " to 1000 replicates, found " +
+                     std::to_string(replicates));
+  }
   return {.taxonomy = parts.taxonomy,
           .station = request.Query("station").value_or(""),
           .area = request.Query("area").value_or(""),
           .value = *parsed,
-          .include_predictions = BoolQuery(request, "predictions", false),
-          .model_id = request.Query("model_id").value_or("")};
+          .include_predictions = predictions,
+          .model_id = request.Query("model_id").value_or(""),
+          .uncertainty = {.replicates = svg ? 0 : replicates,
+                          .seed = SeedQuery(request),
+                          .first_year = years.first,
+                          .last_year = years.second,
+                          .max_draws = parts.options.max_uncertainty_draws}};
 }
 
 // A period parameter ("2015-2020" or "2021"), or nullopt when absent.
@@ -69,11 +97,6 @@ std::string LifeformQuery(const HttpRequest& request) {
     throw BadRequest("query parameter 'lifeform': unknown lifeform group '" + lifeform + "'");
   }
   return lifeform;
-}
-
-uint64_t SeedQuery(const HttpRequest& request) {
-  return static_cast<uint64_t>(
-      IntQuery(request, "seed", 1, 0, std::numeric_limits<int64_t>::max()));
 }
 
 // format=json (default) or format=svg (the plot; not for the series, which has none). Read first,
@@ -120,7 +143,8 @@ HttpResponse Ph1(Service::Parts& parts, const HttpRequest& request) {
                            .transform = *parsed,
                            .seed = SeedQuery(request),
                            .seasonal_kendall = BoolQuery(request, "seasonal", false)};
-  const IndicatorQuery query = QueryOf(parts, request);
+  const IndicatorQuery query =
+      QueryOf(parts, request, svg, {options.periods.FirstYear(), options.periods.LastYear()});
   const Observations observations = ObserveSamples(*parts.stores.Acquire(), query);
   const Ph1Assessment assessment = AssessPh1(observations, pairs, options);
   if (svg) {
@@ -133,7 +157,8 @@ HttpResponse Ph2(Service::Parts& parts, const HttpRequest& request) {
   const bool svg = WantsSvg(request, true);
   const Ph2Options options{.periods = PeriodsQuery(request)};
   const std::string lifeform = LifeformQuery(request);
-  const IndicatorQuery query = QueryOf(parts, request);
+  const IndicatorQuery query =
+      QueryOf(parts, request, svg, {options.periods.FirstYear(), options.periods.LastYear()});
   const Observations observations = ObserveSamples(*parts.stores.Acquire(), query);
   const Ph2Assessment assessment = AssessPh2(observations, lifeform, options);
   if (svg) {
@@ -152,7 +177,8 @@ HttpResponse Ph3(Service::Parts& parts, const HttpRequest& request) {
   std::tie(options.first_year, options.last_year) =
       PeriodSpan(RangeQuery(request, "reference"), RangeQuery(request, "comparison"), {0, 0});
   const std::string lifeform = LifeformQuery(request);
-  const IndicatorQuery query = QueryOf(parts, request);
+  const IndicatorQuery query =
+      QueryOf(parts, request, svg, {options.first_year, options.last_year});
   const Observations observations = ObserveSamples(*parts.stores.Acquire(), query);
   const Ph3Assessment assessment = AssessPh3(observations, lifeform, options);
   if (svg) {
@@ -165,8 +191,9 @@ HttpResponse Series(Service::Parts& parts, const HttpRequest& request) {
   WantsSvg(request, false);
   const auto reference = RangeQuery(request, "reference");
   const auto comparison = RangeQuery(request, "comparison");
-  PeriodSpan(reference, comparison, {0, 0});  // a reversed period fails before the store is read
-  const IndicatorQuery query = QueryOf(parts, request);
+  // A reversed period fails before the store is read.
+  const IndicatorQuery query =
+      QueryOf(parts, request, false, PeriodSpan(reference, comparison, {0, 0}));
   const Observations observations = ObserveSamples(*parts.stores.Acquire(), query);
   const auto [first, last] =
       PeriodSpan(reference, comparison, {observations.first_year, observations.last_year});

@@ -117,7 +117,10 @@ class IndicatorRoutesTest : public ::testing::Test {
 
   mutable StorePool stores_{MonthlyStore()};
   ModelCatalog models_;
-  Service service_{stores_, models_, nullptr, {.public_read = true}};
+  // 747 particles in all, 368 of them in 2017 (MonthlyStore): 20 replicates of 2017 fit in
+  // 10,000 draws, of every year not.
+  Service service_{
+      stores_, models_, nullptr, {.public_read = true, .max_uncertainty_draws = 10'000}};
 };
 
 TEST_F(IndicatorRoutesTest, Ph1AnswersTheCommandsJsonAndPlot) {
@@ -232,6 +235,26 @@ TEST_F(IndicatorRoutesTest, RejectsBadParameters) {
       status("ph1", {{"reference", "2015-2016"}, {"comparison", "2017"}, {"transform", "ln"}}),
       400);
   EXPECT_EQ(status("series", {{"station", "NOWHERE"}}), 404);
+  // Intervals of model labels: only with predictions, and at most 1000 replicates per request.
+  EXPECT_EQ(status("series", {{"uncertainty", "10"}}), 400);
+  EXPECT_EQ(status("series", {{"predictions", "true"}, {"uncertainty", "1001"}}), 400);
+  EXPECT_EQ(status("series", {{"predictions", "true"}, {"uncertainty", "-1"}}), 400);
+  EXPECT_EQ(status("series", {{"predictions", "true"}, {"uncertainty", "19"}}), 400);  // too few
+  EXPECT_EQ(
+      status("series", {{"predictions", "true"}, {"uncertainty", "20"}, {"reference", "2017"}}),
+      200);  // 20 × 368 draws
+  const HttpResponse over =
+      Get("/api/v1/indicators/series", {{"predictions", "true"}, {"uncertainty", "20"}});
+  EXPECT_EQ(over.status, 422);  // 20 × 747 draws
+  EXPECT_NE(over.body.find("14940 draws, more than 10000"), std::string::npos) << over.body;
+  // A plot shows no interval: no draw, whatever is asked.
+  EXPECT_EQ(status("ph1",
+                   {{"reference", "2015-2016"},
+                    {"comparison", "2017"},
+                    {"predictions", "true"},
+                    {"uncertainty", "1000"},
+                    {"format", "svg"}}),
+            200);
   const HttpResponse unknown =
       Get("/api/v1/indicators/ph2",
           {{"reference", "2015-2016"}, {"comparison", "2030"}, {"lifeform", "dinoflagellate"}});

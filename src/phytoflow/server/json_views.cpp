@@ -298,6 +298,24 @@ Ordered SelectionJson(const IndicatorQuery& query, const Observations& observati
           {"predicted_share", Value(predicted_share)}};
 }
 
+// The Monte Carlo propagation of the classifier's uncertainty, null when off.
+Ordered UncertaintyJson(const IndicatorQuery& query) {
+  if (query.uncertainty.replicates <= 0) {
+    return nullptr;
+  }
+  return {{"replicates", query.uncertainty.replicates},
+          {"level", query.uncertainty.level},
+          {"method", kUncertaintyMethod}};
+}
+
+// Adds NAME_lower, NAME_upper and NAME_median (null without an interval) to `json`.
+void AddInterval(Ordered& json, const std::string& name, const std::optional<Interval>& interval) {
+  const Interval none;
+  json[name + "_lower"] = Value(interval.value_or(none).lower);
+  json[name + "_upper"] = Value(interval.value_or(none).upper);
+  json[name + "_median"] = Value(interval.value_or(none).median);
+}
+
 Ordered PeriodsJson(const AssessmentPeriods& periods) {
   return {{"reference", {periods.reference_first, periods.reference_last}},
           {"comparison", {periods.comparison_first, periods.comparison_last}}};
@@ -311,6 +329,9 @@ Ordered MonthsJson(const MonthlySeries& series) {
                       {"month", point.month},
                       {"samples", point.samples},
                       {"mean", Value(point.mean)},
+                      {"lower", Value(point.lower)},
+                      {"upper", Value(point.upper)},
+                      {"median", Value(point.median)},
                       {"predicted_share", Value(point.predicted_share)}});
   }
   return months;
@@ -326,13 +347,15 @@ Ordered KendallJson(const KendallTrend& trend) {
           {"sen_slope", Value(trend.sen_slope)}};
 }
 
-Ordered PlanktonIndexJson(const PlanktonIndex& index) {
-  return {{"pi", Value(index.pi)},
-          {"points", index.points},
-          {"inside", index.inside},
-          {"binomial_probability", Value(index.binomial_probability)},
-          {"chi_square", Value(index.chi_square)},
-          {"chi_square_p", Value(index.chi_square_p)}};
+Ordered PlanktonIndexJson(const PlanktonIndex& index, const std::optional<Interval>& interval) {
+  Ordered json = {{"pi", Value(index.pi)}};
+  AddInterval(json, "pi", interval);
+  json.update(Ordered{{"points", index.points},
+                      {"inside", index.inside},
+                      {"binomial_probability", Value(index.binomial_probability)},
+                      {"chi_square", Value(index.chi_square)},
+                      {"chi_square_p", Value(index.chi_square_p)}});
+  return json;
 }
 
 Ordered PolygonJson(const std::vector<Point2>& points) {
@@ -355,15 +378,19 @@ Ordered Ph1PointsJson(const std::vector<Ph1Point>& points) {
   return array;
 }
 
-Ordered Ph1PairJson(const Ph1PairResult& pair) {
+// `intervals`: the pair's, or null without uncertainty.
+Ordered Ph1PairJson(const Ph1PairResult& pair, const Ph1PairIntervals* intervals) {
   Ordered annual = Ordered::array();
-  for (const AnnualPlanktonIndex& year : pair.annual) {
+  for (size_t i = 0; i < pair.annual.size(); ++i) {
+    const AnnualPlanktonIndex& year = pair.annual[i];
     Ordered entry = {{"year", year.year}};
-    entry.update(PlanktonIndexJson(year.index));
+    entry.update(PlanktonIndexJson(
+        year.index, intervals ? std::optional(intervals->annual.at(i).second) : std::nullopt));
     annual.push_back(std::move(entry));
   }
   Ordered json = {{"x", pair.pair.x}, {"y", pair.pair.y}};
-  json.update(PlanktonIndexJson(pair.index));
+  json.update(
+      PlanktonIndexJson(pair.index, intervals ? std::optional(intervals->pi) : std::nullopt));
   json["reference_points"] = pair.reference.size();
   json["quality"] = {{"years", pair.quality.years},
                      {"months", pair.quality.months},
@@ -387,8 +414,9 @@ Ordered Ph1Json(const IndicatorQuery& query,
                 const Ph1Assessment& assessment) {
   const Ph1Result& result = assessment.result;
   Ordered pairs = Ordered::array();
-  for (const Ph1PairResult& pair : result.pairs) {
-    pairs.push_back(Ph1PairJson(pair));
+  for (size_t i = 0; i < result.pairs.size(); ++i) {
+    pairs.push_back(Ph1PairJson(
+        result.pairs[i], assessment.intervals.empty() ? nullptr : &assessment.intervals.at(i)));
   }
   Ordered trends = Ordered::array();
   for (const LifeformTrend& trend : result.trends) {
@@ -404,6 +432,7 @@ Ordered Ph1Json(const IndicatorQuery& query,
   }
   return {{"indicator", "ph1"},
           {"selection", SelectionJson(query, observations)},
+          {"uncertainty", UncertaintyJson(query)},
           {"periods", PeriodsJson(assessment.options.periods)},
           {"transform", LogTransformName(assessment.options.transform)},
           {"kendall", assessment.options.seasonal_kendall ? "seasonal" : "annual"},
@@ -436,9 +465,28 @@ Ordered Ph2Json(const IndicatorQuery& query,
   }
   const AnomalyThresholds& limits = result.thresholds;
   const AnomalyCounts& counts = result.comparison;
+  const std::optional<Ph2Intervals>& intervals = assessment.intervals;
+  const auto interval = [&](Interval Ph2Intervals::* member) -> std::optional<Interval> {
+    return intervals ? std::optional((*intervals).*member) : std::nullopt;
+  };
+  Ordered comparison = {{"months", counts.months},
+                        {"important_positive", counts.important_positive},
+                        {"important_negative", counts.important_negative},
+                        {"extreme_positive", counts.extreme_positive},
+                        {"extreme_negative", counts.extreme_negative},
+                        {"strong_positive", counts.strong_positive},
+                        {"strong_negative", counts.strong_negative},
+                        {"percent_important", Value(counts.percent_important)}};
+  AddInterval(comparison, "percent_important", interval(&Ph2Intervals::percent_important));
+  comparison["percent_extreme"] = Value(counts.percent_extreme);
+  AddInterval(comparison, "percent_extreme", interval(&Ph2Intervals::percent_extreme));
+  comparison["percent_strong"] = Value(counts.percent_strong);
+  AddInterval(comparison, "percent_strong", interval(&Ph2Intervals::percent_strong));
+  const std::optional<Interval> sd_change = interval(&Ph2Intervals::sd_change_percent);
   return {{"indicator", "ph2"},
           {"lifeform", assessment.lifeform},
           {"selection", SelectionJson(query, observations)},
+          {"uncertainty", UncertaintyJson(query)},
           {"periods", PeriodsJson(assessment.options.periods)},
           {"reference_years", result.reference_years},
           {"years_removed", result.years_removed},
@@ -449,17 +497,7 @@ Ordered Ph2Json(const IndicatorQuery& query,
             {"q97_5", Value(limits.q97_5)},
             {"min", Value(limits.min)},
             {"max", Value(limits.max)}}},
-          {"comparison",
-           {{"months", counts.months},
-            {"important_positive", counts.important_positive},
-            {"important_negative", counts.important_negative},
-            {"extreme_positive", counts.extreme_positive},
-            {"extreme_negative", counts.extreme_negative},
-            {"strong_positive", counts.strong_positive},
-            {"strong_negative", counts.strong_negative},
-            {"percent_important", Value(counts.percent_important)},
-            {"percent_extreme", Value(counts.percent_extreme)},
-            {"percent_strong", Value(counts.percent_strong)}}},
+          {"comparison", std::move(comparison)},
           {"t_test",
            {{"reference_mean", Value(result.t_test.mean_a)},
             {"comparison_mean", Value(result.t_test.mean_b)},
@@ -473,6 +511,9 @@ Ordered Ph2Json(const IndicatorQuery& query,
             {"df_comparison", Value(result.f_test.df_b)},
             {"p", Value(result.f_test.p)}}},
           {"sd_change_percent", Value(result.sd_change_percent)},
+          {"sd_change_percent_lower", Value(sd_change ? sd_change->lower : kIndicatorNaN)},
+          {"sd_change_percent_upper", Value(sd_change ? sd_change->upper : kIndicatorNaN)},
+          {"sd_change_percent_median", Value(sd_change ? sd_change->median : kIndicatorNaN)},
           {"trend", KendallJson(result.trend)},
           {"cycle", std::move(cycle)},
           {"months", std::move(months)},
@@ -504,7 +545,13 @@ Ordered Ph3Json(const IndicatorQuery& query,
                       {"dominant", month.dominant}});
   }
   Ordered years = Ordered::array();
-  for (const Ph3Year& year : result.years) {
+  for (size_t i = 0; i < result.years.size(); ++i) {
+    const Ph3Year& year = result.years[i];
+    const Ph3YearIntervals* intervals =
+        assessment.intervals.empty() ? nullptr : &assessment.intervals.at(i);
+    const auto interval = [&](Interval Ph3YearIntervals::* member) -> std::optional<Interval> {
+      return intervals ? std::optional(intervals->*member) : std::nullopt;
+    };
     Ordered ivi = Ordered::array();
     for (const ImportanceValue& value : year.ivi) {
       ivi.push_back({{"taxon", value.taxon},
@@ -512,24 +559,28 @@ Ordered Ph3Json(const IndicatorQuery& query,
                      {"relative_frequency", value.relative_frequency},
                      {"ivi", value.ivi}});
     }
-    years.push_back({{"year", year.year},
-                     {"months", year.months},
-                     {"assessed", year.assessed},
-                     {"richness", Value(year.richness)},
-                     {"menhinick", Value(year.menhinick)},
-                     {"margalef", Value(year.margalef)},
-                     {"hulburt", Value(year.hulburt)},
-                     {"shannon", Value(year.shannon)},
-                     {"simpson", Value(year.simpson)},
-                     {"pielou", Value(year.pielou)},
-                     {"bloom_months", year.bloom_months},
-                     {"bloom_index", Value(year.bloom_index)},
-                     {"eqr_hulburt", Value(year.eqr_hulburt)},
-                     {"eqr_menhinick", Value(year.eqr_menhinick)},
-                     {"eqr_bloom", Value(year.eqr_bloom)},
-                     {"lcbd", Value(year.lcbd)},
-                     {"lcbd_p", Value(year.lcbd_p)},
-                     {"ivi", std::move(ivi)}});
+    Ordered entry = {{"year", year.year}, {"months", year.months}, {"assessed", year.assessed}};
+    const std::pair<const char*, std::pair<double, Interval Ph3YearIntervals::*>> means[] = {
+        {"richness", {year.richness, &Ph3YearIntervals::richness}},
+        {"menhinick", {year.menhinick, &Ph3YearIntervals::menhinick}},
+        {"margalef", {year.margalef, &Ph3YearIntervals::margalef}},
+        {"hulburt", {year.hulburt, &Ph3YearIntervals::hulburt}},
+        {"shannon", {year.shannon, &Ph3YearIntervals::shannon}},
+        {"simpson", {year.simpson, &Ph3YearIntervals::simpson}},
+        {"pielou", {year.pielou, &Ph3YearIntervals::pielou}}};
+    for (const auto& [name, mean] : means) {
+      entry[name] = Value(mean.first);
+      AddInterval(entry, name, interval(mean.second));
+    }
+    entry.update(Ordered{{"bloom_months", year.bloom_months},
+                         {"bloom_index", Value(year.bloom_index)},
+                         {"eqr_hulburt", Value(year.eqr_hulburt)},
+                         {"eqr_menhinick", Value(year.eqr_menhinick)},
+                         {"eqr_bloom", Value(year.eqr_bloom)},
+                         {"lcbd", Value(year.lcbd)},
+                         {"lcbd_p", Value(year.lcbd_p)},
+                         {"ivi", std::move(ivi)}});
+    years.push_back(std::move(entry));
   }
   Ordered trends = Ordered::array();
   for (const IndexTrend& trend : result.trends) {
@@ -540,6 +591,7 @@ Ordered Ph3Json(const IndicatorQuery& query,
   return {{"indicator", "ph3"},
           {"lifeform", assessment.lifeform},
           {"selection", SelectionJson(query, observations)},
+          {"uncertainty", UncertaintyJson(query)},
           {"first_year", assessment.options.first_year},
           {"last_year", assessment.options.last_year},
           {"min_months_per_year", assessment.options.min_months_per_year},
@@ -559,17 +611,27 @@ Ordered SeriesJson(const IndicatorQuery& query,
   const std::vector<MonthlyPoint>& months = series.front().points;
   for (size_t i = 0; i < months.size(); ++i) {
     Ordered groups = Ordered::object();
+    Ordered lower = Ordered::object();
+    Ordered upper = Ordered::object();
+    Ordered median = Ordered::object();
     for (const MonthlySeries& one : series) {
       groups[one.name] = Value(one.points[i].mean);
+      lower[one.name] = Value(one.points[i].lower);
+      upper[one.name] = Value(one.points[i].upper);
+      median[one.name] = Value(one.points[i].median);
     }
     rows.push_back({{"year", months[i].year},
                     {"month", months[i].month},
                     {"samples", months[i].samples},
                     {"predicted_share", Value(months[i].predicted_share)},
-                    {"lifeforms", std::move(groups)}});
+                    {"lifeforms", std::move(groups)},
+                    {"lower", std::move(lower)},
+                    {"upper", std::move(upper)},
+                    {"median", std::move(median)}});
   }
   return {{"indicator", "series"},
           {"selection", SelectionJson(query, observations)},
+          {"uncertainty", UncertaintyJson(query)},
           {"months", std::move(rows)},
           {"warnings", observations.warnings}};
 }

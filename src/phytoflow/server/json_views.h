@@ -56,30 +56,35 @@ nlohmann::json CompositionJson(const SampleComposition& composition,
 // Keys in the order docs/indicators.md gives them (hence ordered_json); NaN and infinite values
 // become null. Each view has "selection" (the samples used: station and area, null for all;
 // value; labels, "validated" or "validated+predicted"; samples; first_year; last_year;
-// predicted_share) and "warnings" (the assessment's: samples left out, then the indicator's).
+// predicted_share), "uncertainty" ({replicates, level, method: "monte-carlo over calibrated
+// top-k"}, null when off) and "warnings" (the assessment's: samples left out, then the
+// indicator's). Each value with an interval under the classifier's uncertainty has its bounds
+// next to it, null when off: "lower"/"upper" after a month's "mean", NAME_lower/NAME_upper after
+// any other NAME.
 
-// PH1/FW5: indicator, selection, periods {reference: [first, last], comparison}, transform,
-// kendall ("annual" or "seasonal"), pairs [{x, y, pi, points, inside, binomial_probability,
-// chi_square, chi_square_p, reference_points, quality, envelope, annual, reference, comparison,
-// warnings}], trends, months {lifeform: [{year, month, samples, mean, predicted_share}]}, warnings.
+// PH1/FW5: indicator, selection, uncertainty, periods {reference: [first, last], comparison},
+// transform, kendall ("annual" or "seasonal"), pairs [{x, y, pi, points, inside,
+// binomial_probability, chi_square, chi_square_p, reference_points, quality, envelope, annual,
+// reference, comparison, warnings}], trends, months {lifeform: [{year, month, samples, mean,
+// predicted_share}]}, warnings.
 nlohmann::ordered_json Ph1Json(const IndicatorQuery& query,
                                const Observations& observations,
                                const Ph1Assessment& assessment);
-// PH2: indicator, lifeform, selection, periods, reference_years, years_removed, thresholds,
-// comparison (the counts by class), t_test, f_test, sd_change_percent, trend, cycle (12 values),
-// months, label_months (the raw monthly means), warnings.
+// PH2: indicator, lifeform, selection, uncertainty, periods, reference_years, years_removed,
+// thresholds, comparison (the counts by class), t_test, f_test, sd_change_percent, trend, cycle (12
+// values), months, label_months (the raw monthly means), warnings.
 nlohmann::ordered_json Ph2Json(const IndicatorQuery& query,
                                const Observations& observations,
                                const Ph2Assessment& assessment);
-// PH3: indicator, lifeform, selection, first_year, last_year, min_months_per_year, taxa,
-// qualifying_years, qc_passed, months (the indices of each sampled month), years (means, blooms,
-// assessed, EQRs, LCBD, IVI), trends, warnings.
+// PH3: indicator, lifeform, selection, uncertainty, first_year, last_year, min_months_per_year,
+// taxa, qualifying_years, qc_passed, months (the indices of each sampled month), years (means,
+// blooms, assessed, EQRs, LCBD, IVI), trends, warnings.
 nlohmann::ordered_json Ph3Json(const IndicatorQuery& query,
                                const Observations& observations,
                                const Ph3Assessment& assessment);
 // The monthly means of every lifeform group (`series` holds one per group, over the same months):
-// indicator ("series"), selection, months [{year, month, samples, predicted_share, lifeforms:
-// {group: mean}}], warnings.
+// indicator ("series"), selection, uncertainty, months [{year, month, samples, predicted_share,
+// lifeforms: {group: mean}, lower: {group: bound}, upper: {group: bound}}], warnings.
 nlohmann::ordered_json SeriesJson(const IndicatorQuery& query,
                                   const Observations& observations,
                                   std::span<const MonthlySeries> series);

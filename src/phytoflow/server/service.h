@@ -42,6 +42,10 @@ struct ServiceOptions {
   // (and a warning in the X-Phytoflow-Warnings header).
   std::filesystem::path dataset_description;
   std::filesystem::path taxonomy;  // taxonomy TSV; empty: the built-in one
+  // Particle draws an indicator request with uncertainty=N may cost: N × the particles of the
+  // samples in the indicator's years (docs/indicators.md). A few tens of seconds of a release
+  // build on 2 cores, holding a store connection; the command line has no limit.
+  int64_t max_uncertainty_draws = 5'000'000;
 };
 
 // The routes and what they share. Thread-safe: Handle() is called from every request thread.

@@ -228,13 +228,30 @@ int64_t ReserveExpertSequences(const MongoClient& client, int64_t count) {
   filter.Utf8("_id", kExpertLabelsCollection);
   Bson update;
   update.Document("$inc", [&](BsonBuilder& inc) { inc.Int64("last", count); });
-  const std::optional<Bson> document = sequences.FindOneAndUpdate(filter, update, /*upsert=*/true);
-  const std::optional<bson_iter_t> last =
-      document ? FindField(document->Get(), "last") : std::nullopt;
-  if (!last) {
-    throw Error(ErrorCode::kInternal, "sequences: findAndModify returned no document");
+  // The first reservations of a store may race to upsert the missing counter: one creates it,
+  // the others find no document or fail on the duplicate _id, depending on the server. Trying
+  // again increments the created counter. (A retried failure that had been applied leaves a gap,
+  // which is harmless: sequences need only be unique and increasing.)
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    std::optional<Bson> document;
+    try {
+      document = sequences.FindOneAndUpdate(filter, update, /*upsert=*/true);
+    } catch (const Error&) {
+      if (attempt == kAttempts) {
+        throw;
+      }
+      continue;
+    }
+    const std::optional<bson_iter_t> last =
+        document ? FindField(document->Get(), "last") : std::nullopt;
+    if (last) {
+      return ReadInt64(*last, "sequences.last") - count + 1;
+    }
+    if (attempt == kAttempts) {
+      throw Error(ErrorCode::kInternal, "sequences: findAndModify returned no document");
+    }
   }
-  return ReadInt64(*last, "sequences.last") - count + 1;
 }
 
 int MongoSchemaVersion() {
