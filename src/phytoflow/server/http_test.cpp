@@ -530,8 +530,9 @@ TEST_F(HttpTest, RefusesMalformedUploadsAndLeavesTheStoreAsItWas) {
   ExpectError(bomb, 422, "invalid_input");
   EXPECT_NE(bomb->body.find("expands 1028-fold"), std::string::npos) << bomb->body;
 
-  // 9 MiB is over the 8 MiB the upload route takes: 413, read and dropped.
-  ExpectError(upload(std::string((size_t{9} << 20), 'z'), "big.zip"), 413, "payload_too_large");
+  // 8.5 MiB is over the 8 MiB the upload route takes: 413, read and dropped (an excess below
+  // the server's 1 MiB drain, so that this client gets to read the answer).
+  ExpectError(upload(std::string((size_t{17} << 19), 'z'), "big.zip"), 413, "payload_too_large");
   // The file field missing: 400; no token: 401; a viewer: 403.
   const httplib::MultipartFormDataItems no_file = {{"replace", "true", "", ""}};
   ExpectError(client_->Post("/api/v1/uploads", As(annotator_), no_file), 400, "bad_request");
@@ -551,9 +552,10 @@ TEST_F(HttpTest, RefusesMalformedUploadsAndLeavesTheStoreAsItWas) {
 }
 
 TEST_F(HttpTest, OtherPathsKeepTheSmallBodyLimitEvenChunked) {
-  // 2 MiB sent chunked (no Content-Length, so the library cannot refuse it up front) to a path
-  // that takes 1 MiB: 413, and the connection still answers afterwards.
-  const size_t total = size_t{2} << 20;
+  // 1.5 MiB sent chunked (no Content-Length, so the library cannot refuse it up front) to a path
+  // that takes 1 MiB: 413, and the connection still answers afterwards. (The excess stays below
+  // the server's 1 MiB drain, as in StreamsUploadsToDiskWithinTheirLimit.)
+  const size_t total = size_t{3} << 19;
   const auto result = client_->Patch(
       SamplePath() + "/metadata",
       As(annotator_),
@@ -605,18 +607,22 @@ httplib::Result PostChunkedMultipart(httplib::Client& client,
 }
 
 TEST_F(HttpTest, StreamsUploadsToDiskWithinTheirLimit) {
-  // 9 MiB of file part, chunked: counted while it is written to disk, refused past 8 MiB, and
-  // the part file removed.
+  // 8.5 MiB of file part, chunked: counted while it is written to disk, refused past 8 MiB, and
+  // the part file removed. The excess stays below the 1 MiB the server drains after a refusal:
+  // beyond it the server closes while this client (which reads only once it has written the
+  // whole body) still writes, and the client sees a write error instead of the 413 (that case
+  // is tested on a raw socket below).
   const std::string file_head =
       "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.zip\"\r\n"
       "Content-Type: application/zip\r\n\r\n";
-  ExpectError(PostChunkedMultipart(*client_, As(annotator_), file_head, size_t{9} << 20),
+  ExpectError(PostChunkedMultipart(*client_, As(annotator_), file_head, size_t{17} << 19),
               413,
               "payload_too_large");
   // A form field (kept in memory) may not exceed the small limit (1 MiB) even on this route.
   const std::string field_head = "--b\r\nContent-Disposition: form-data; name=\"replace\"\r\n\r\n";
-  const auto field = PostChunkedMultipart(*client_, As(annotator_), field_head, size_t{2} << 20);
+  const auto field = PostChunkedMultipart(*client_, As(annotator_), field_head, size_t{3} << 19);
   ExpectError(field, 413, "payload_too_large");
+  ASSERT_TRUE(field);
   EXPECT_NE(field->body.find("of form fields besides files"), std::string::npos) << field->body;
   EXPECT_EQ(UploadLeftovers(upload_dir_), std::vector<std::string>{});
   const auto listed = client_->Get("/api/v1/jobs", Viewer());
