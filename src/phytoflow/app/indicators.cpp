@@ -96,21 +96,34 @@ void CheckDrawBudget(const std::vector<Sample>& samples,
     return;
   }
   int64_t particles = 0;
+  int64_t drawing_samples = 0;
   for (const Sample& sample : samples) {
     if ((query.station.empty() || sample.metadata.station == query.station) &&
         (query.area.empty() || sample.metadata.water_body == query.area) &&
         DrawsReplicates(options, YearOf(sample.metadata.sampled_at))) {
       particles += sample.particle_count;
+      ++drawing_samples;
     }
   }
+  const std::string advice =
+      " allowed per request: ask for fewer replicates, fewer years or one station, or run "
+      "`phytoflow indicators` on the command line";
   const int64_t draws = particles * options.replicates;
   Check(draws <= options.max_draws,
         ErrorCode::kInvalidInput,
         "uncertainty: " + std::to_string(options.replicates) + " replicates of the " +
             std::to_string(particles) + " particles selected are " + std::to_string(draws) +
-            " draws, more than " + std::to_string(options.max_draws) +
-            " allowed per request: ask for fewer replicates, fewer years or one station, or run "
-            "`phytoflow indicators` on the command line");
+            " draws, more than " + std::to_string(options.max_draws) + advice);
+  // Each sample's replicate is kept until the indicator is computed (about 2 KB), so many small
+  // samples cost memory that their few draws do not show.
+  const int64_t observations = drawing_samples * options.replicates;
+  const int64_t max_observations = options.max_draws / kDrawsPerKeptObservation;
+  Check(observations <= max_observations,
+        ErrorCode::kInvalidInput,
+        "uncertainty: " + std::to_string(options.replicates) + " replicates of the " +
+            std::to_string(drawing_samples) + " samples selected are " +
+            std::to_string(observations) + " sample replicates, more than " +
+            std::to_string(max_observations) + advice);
 }
 
 // Sets the intervals of a series from the same series of every replicate.

@@ -34,10 +34,13 @@ struct UncertaintyOptions {
   // year.
   int first_year = 0;
   int last_year = 0;
-  // Refuse more than this many particle draws (replicates × particles of the samples drawn)
-  // before the store's particles are read; 0: no limit. The HTTP API sets one.
+  // Refuse more than this many particle draws (replicates × particles of the samples drawn), or
+  // more than max_draws / kDrawsPerKeptObservation sample replicates (replicates × samples, each
+  // kept in memory), before the store's particles are read; 0: no limit. The HTTP API sets one.
   int64_t max_draws = 0;
 };
+// A kept sample replicate (about 2 KB) weighs as much as this many draws in the budget.
+inline constexpr int64_t kDrawsPerKeptObservation = 50;
 
 // The fewest replicates the CLI and the API accept: a "95 % interval" of a handful of draws is
 // only their range.

@@ -117,10 +117,10 @@ class IndicatorRoutesTest : public ::testing::Test {
 
   mutable StorePool stores_{MonthlyStore()};
   ModelCatalog models_;
-  // 747 particles in all, 368 of them in 2017 (MonthlyStore): 20 replicates of 2017 fit in
-  // 10,000 draws, of every year not.
+  // MonthlyStore: 37 samples, 747 particles; 12 samples, 368 particles in 2017. A budget of
+  // 20,000 draws, and of 20,000 / 50 = 400 sample replicates.
   Service service_{
-      stores_, models_, nullptr, {.public_read = true, .max_uncertainty_draws = 10'000}};
+      stores_, models_, nullptr, {.public_read = true, .max_uncertainty_draws = 20'000}};
 };
 
 TEST_F(IndicatorRoutesTest, Ph1AnswersTheCommandsJsonAndPlot) {
@@ -242,11 +242,15 @@ TEST_F(IndicatorRoutesTest, RejectsBadParameters) {
   EXPECT_EQ(status("series", {{"predictions", "true"}, {"uncertainty", "19"}}), 400);  // too few
   EXPECT_EQ(
       status("series", {{"predictions", "true"}, {"uncertainty", "20"}, {"reference", "2017"}}),
-      200);  // 20 × 368 draws
-  const HttpResponse over =
+      200);  // 20 × 368 = 7,360 draws, 20 × 12 = 240 sample replicates
+  const HttpResponse draws =
+      Get("/api/v1/indicators/series", {{"predictions", "true"}, {"uncertainty", "40"}});
+  EXPECT_EQ(draws.status, 422);  // 40 × 747 draws
+  EXPECT_NE(draws.body.find("29880 draws, more than 20000"), std::string::npos) << draws.body;
+  const HttpResponse kept =
       Get("/api/v1/indicators/series", {{"predictions", "true"}, {"uncertainty", "20"}});
-  EXPECT_EQ(over.status, 422);  // 20 × 747 draws
-  EXPECT_NE(over.body.find("14940 draws, more than 10000"), std::string::npos) << over.body;
+  EXPECT_EQ(kept.status, 422);  // 20 × 747 = 14,940 draws fit, 20 × 37 sample replicates not
+  EXPECT_NE(kept.body.find("740 sample replicates, more than 400"), std::string::npos) << kept.body;
   // A plot shows no interval: no draw, whatever is asked.
   EXPECT_EQ(status("ph1",
                    {{"reference", "2015-2016"},

@@ -43,8 +43,9 @@ struct ServiceOptions {
   std::filesystem::path dataset_description;
   std::filesystem::path taxonomy;  // taxonomy TSV; empty: the built-in one
   // Particle draws an indicator request with uncertainty=N may cost: N × the particles of the
-  // samples in the indicator's years (docs/indicators.md). A few tens of seconds of a release
-  // build on 2 cores, holding a store connection; the command line has no limit.
+  // samples in the indicator's years, and a fiftieth of it in N × those samples
+  // (docs/indicators.md). About 7 s and 200 MB of a release build at the limit; the command line
+  // has no limit.
   int64_t max_uncertainty_draws = 5'000'000;
 };
 
